@@ -1,0 +1,112 @@
+"""The Bolt app: where every slash command enters and where its reply leaves.
+
+One code path for Socket Mode, HTTP and AWS Lambda: each command is registered as
+`app.command(name)(ack=ack_at_once, lazy=[run_<command>])` with `process_before_response=True`.
+The ack runs on the thread that received the request, so it never queues behind slow work;
+the work runs on a pool of its own size (Bolt's default 5 threads would make acks wait on
+Socket Mode and lose the 3-second race under load).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.aws import AwsClients
+from bot.command import CommandContext, SlashCommand, run_button, run_command
+from bot.delivery import SlackDelivery, SlackProgress, make_web_client
+from bot.settings import Settings
+from bot.state import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running bot shares across requests: built once per process."""
+
+    settings: Settings
+    aws: AwsClients = field(default_factory=AwsClients)
+    store: Store | None = None
+
+    def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = Store.open(self.settings.state_url)
+
+    def context(self, user_id: str, channel_id: str, **kw: Any) -> CommandContext:
+        assert self.store is not None
+        return CommandContext(self.settings, self.aws, self.store, user_id=user_id, channel_id=channel_id, **kw)
+
+
+def ack_at_once(ack: Ack) -> None:
+    ack()
+
+
+def _slug(name: str) -> str:
+    return name.strip("/").replace("-", "_")
+
+
+def _command_worker(slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery) -> Callable[..., None]:
+    # Bolt injects arguments by parameter name: `command` is the slash command payload.
+    def listener(command: dict[str, Any], respond: Respond) -> None:
+        user_id = command.get("user_id", "")
+        channel_id = command.get("channel_id", "")
+        log.info("%s by %s in %s: %r", slash.name, user_id, channel_id, command.get("text", ""))
+        ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
+        reply = run_command(slash, command.get("text") or "", ctx)
+        delivery.send(reply, respond, channel_id)
+
+    # Bolt finds a lazy listener again (on Lambda) by its function name.
+    listener.__name__ = listener.__qualname__ = f"run_{_slug(slash.name)}"
+    return listener
+
+
+def _button_worker(
+    command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery
+) -> Callable[..., None]:
+    def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        user_id = body.get("user", {}).get("id", "")
+        channel_id = (body.get("channel") or {}).get("id", "")
+        ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
+        reply = run_button(command, action_id, str(action.get("value", "")), ctx)
+        delivery.send(reply, respond, channel_id)
+
+    listener.__name__ = listener.__qualname__ = f"press_{_slug(action_id)}"
+    return listener
+
+
+def register(app: App, commands: Sequence[SlashCommand], runtime: Runtime, delivery: SlackDelivery) -> None:
+    for command in commands:
+        app.command(command.name)(ack=ack_at_once, lazy=[_command_worker(command, runtime, delivery)])
+        for action_id in command.buttons:
+            app.action(action_id)(ack=ack_at_once, lazy=[_button_worker(command, action_id, runtime, delivery)])
+
+
+def build_app(
+    runtime: Runtime,
+    commands: Sequence[SlashCommand] | None = None,
+    client: WebClient | None = None,
+    verify_token: bool = True,
+) -> App:
+    if commands is None:
+        from commands import COMMANDS
+
+        commands = COMMANDS
+    settings = runtime.settings
+    client = client or make_web_client(settings)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="opsbot-work"),
+        token_verification_enabled=verify_token,
+        request_verification_enabled=bool(settings.slack_signing_secret),
+    )
+    register(app, commands, runtime, SlackDelivery(client))
+    return app

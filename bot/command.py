@@ -1,0 +1,141 @@
+"""The contract between the plumbing and a slash command, and the one place errors become replies.
+
+A command module exposes a `SlashCommand`: its name, help, a `handle(text, ctx) -> Reply`, and
+optionally HTTP routes and Block Kit button handlers. Slack, the CLI and the demo all call
+`run_command`, so every entry point refuses, explains and translates errors the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.aws import AwsClients, describe_aws_error, is_aws_error
+from bot.reply import Reply
+from bot.settings import Settings
+from bot.state import Store
+
+log = logging.getLogger(__name__)
+
+HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
+MAX_TEXT = 1000  # longer command text is refused before any parsing
+
+
+class UsageError(ValueError):
+    """The request is malformed; the message is fit for the user and is followed by usage."""
+
+
+class CommandError(RuntimeError):
+    """The request was understood but cannot be answered (unknown environment, n out of range)."""
+
+
+@dataclass
+class CommandContext:
+    """Everything a command may use: injected, so tests and the CLI build their own."""
+
+    settings: Settings
+    aws: AwsClients
+    store: Store
+    user_id: str = "cli"
+    channel_id: str = "cli"
+    progress: Callable[[str], None] = lambda _text: None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    trusted: bool = False  # the terminal: whoever runs it already holds the AWS credentials
+
+    @property
+    def is_admin(self) -> bool:
+        return self.trusted or self.settings.is_admin(self.user_id)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    user_id: str  # owner of the bearer token that authenticated the request
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Route:
+    """An authenticated HTTP route a command offers (on the server and on Lambda)."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Callable[[re.Match[str], HttpRequest, CommandContext], HttpResponse]
+
+
+ButtonHandler = Callable[[str, CommandContext], Reply]
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str  # "/eb-ip"
+    summary: str  # one line, shown in Slack's command picker
+    usage_hint: str  # e.g. "[env] [n] [--region R]"
+    help: str  # mrkdwn, shown for `/cmd help` and after a usage error
+    handle: Callable[[str, CommandContext], Reply]
+    routes: tuple[Route, ...] = ()
+    # Block Kit action_id -> handler of the button's value; the reply replaces the message.
+    buttons: Mapping[str, ButtonHandler] = field(default_factory=dict)
+
+    @property
+    def usage(self) -> str:
+        return f"Usage: `{self.name} {self.usage_hint}`".rstrip()
+
+
+def help_reply(command: SlashCommand) -> Reply:
+    return Reply.private(f"*{command.name}* — {command.summary}\n{command.usage}\n\n{command.help}")
+
+
+def failure_reply(exc: BaseException, command_name: str, usage: str = "") -> Reply:
+    """Turn anything a command raised into a short private reply; log the unexpected."""
+    if isinstance(exc, UsageError):
+        return Reply.error(f"{exc}\n{usage}".strip())
+    if isinstance(exc, CommandError):
+        return Reply.error(str(exc))
+    if is_aws_error(exc):
+        return Reply.error(describe_aws_error(exc))
+    log.error("%s failed", command_name, exc_info=exc)
+    return Reply.error(f"{command_name} failed unexpectedly; the error is in the bot's log.")
+
+
+def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
+    """Check access, answer help, run the command; never raises."""
+    text = text.strip()
+    if not ctx.trusted and not ctx.settings.access_for(command.name).allows(ctx.user_id, ctx.channel_id):
+        return Reply.error(f"Sorry, you are not allowed to run {command.name} here.")
+    if text.lower() in HELP_WORDS:
+        return help_reply(command)
+    if len(text) > MAX_TEXT:
+        return Reply.error(f"That is too long for {command.name} ({len(text)} characters).\n{command.usage}")
+    try:
+        return command.handle(text, ctx)
+    except Exception as exc:
+        return failure_reply(exc, command.name, command.usage)
+
+
+def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandContext) -> Reply:
+    handler = command.buttons.get(action_id)
+    if handler is None:
+        return Reply.error("This button is no longer supported.")
+    try:
+        return handler(value, ctx)
+    except Exception as exc:
+        return failure_reply(exc, command.name)
+
+
+def require_admin(ctx: CommandContext, what: str) -> None:
+    if not ctx.is_admin:
+        raise CommandError(f"Only opsbot admins may {what}. Ask one of them, or see OPSBOT_ADMINS.")

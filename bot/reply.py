@@ -1,0 +1,80 @@
+"""What a command answers, independent of where it is shown (Slack, terminal, HTML transcript)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Slack's hard limits (https://api.slack.com/reference/block-kit/blocks).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (a chart, a config file)."""
+
+    filename: str
+    content: bytes
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    files: tuple[Attachment, ...] = ()
+    public: bool = True  # in_channel for results; ephemeral for errors, help and refusals
+    ok: bool = True  # False makes the CLI exit non-zero
+    replace_original: bool = False  # for answers to a button press
+
+    @classmethod
+    def private(cls, text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
+        return cls(text=text, blocks=blocks or [], public=False)
+
+    @classmethod
+    def error(cls, text: str) -> Reply:
+        return cls(text=text, public=False, ok=False)
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, MAX_HEADER_TEXT)}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}]}
+
+
+def code_sections(lines: list[str]) -> list[dict[str, Any]]:
+    """Monospace sections, split at line boundaries so none exceeds Slack's 3,000 characters."""
+    blocks: list[dict[str, Any]] = []
+    chunk: list[str] = []
+    size = 0
+    budget = MAX_SECTION_TEXT - len("``````") - 1
+    for line in lines:
+        line = _clip(line, budget)
+        if chunk and size + len(line) + 1 > budget:
+            blocks.append(section("```" + "\n".join(chunk) + "```"))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        blocks.append(section("```" + "\n".join(chunk) + "```"))
+    return blocks
+
+
+def fit_blocks(blocks: list[dict[str, Any]], note: str = "Output shortened") -> list[dict[str, Any]]:
+    """Keep at most Slack's 50 blocks, saying how much was left out."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    kept = blocks[: MAX_BLOCKS - 1]
+    return [*kept, context(f"_{note}: {len(blocks) - len(kept)} more blocks not shown._")]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,171 @@
+"""Settings, read once from the environment (and an optional TOML file) and validated at start.
+
+Every error names the variable or key that is wrong, so a broken deployment says what to fix.
+AWS is configured only through boto3's own variables (AWS_PROFILE, AWS_DEFAULT_REGION,
+AWS_ENDPOINT_URL, ...); nothing here duplicates them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """Who may run one command. Empty sets mean everyone / everywhere."""
+
+    users: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+
+    def allows(self, user_id: str, channel_id: str) -> bool:
+        return (not self.users or user_id in self.users) and (not self.channels or channel_id in self.channels)
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    config_path: Path | None = None
+    state_url: str = "./opsbot.db"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    admins: frozenset[str] = frozenset()
+    public_url: str | None = None
+    worker_threads: int = 32
+    http_threads: int = 48
+    access: Mapping[str, AccessRule] = field(default_factory=dict)
+    # Per-command structured settings from the TOML file, e.g. [commands.lambda-capacity].
+    command_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def access_for(self, command: str) -> AccessRule:
+        return self.access.get(command.lstrip("/"), AccessRule())
+
+    def options_for(self, command: str) -> Mapping[str, Any]:
+        return self.command_options.get(command.lstrip("/"), {})
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admins
+
+    def require_slack(self, *, socket_mode: bool) -> None:
+        """Fail early, naming every Slack variable a server mode needs and lacks."""
+        needed = ["SLACK_BOT_TOKEN"]
+        needed.append("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+        values = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+        }
+        missing = [name for name in needed if not values[name]]
+        if missing:
+            raise SettingsError(f"missing setting: {', '.join(missing)}")
+
+
+def _ids(name: str, raw: str | list[Any], pattern: re.Pattern[str], what: str) -> frozenset[str]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    ids = frozenset(str(item).strip() for item in items if str(item).strip())
+    bad = sorted(i for i in ids if not pattern.match(i))
+    if bad:
+        raise SettingsError(f"{name}: not a Slack {what} id: {', '.join(bad)}")
+    return ids
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name}: must be at least 1, got {value}")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"OPSBOT_CONFIG: no such file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"OPSBOT_CONFIG: {path} is not valid TOML: {exc}") from None
+
+
+def _access_rules(doc: Mapping[str, Any]) -> tuple[dict[str, AccessRule], dict[str, Mapping[str, Any]]]:
+    rules: dict[str, AccessRule] = {}
+    options: dict[str, Mapping[str, Any]] = {}
+    commands = doc.get("commands", {})
+    if not isinstance(commands, dict):
+        raise SettingsError("OPSBOT_CONFIG: [commands] must be a table")
+    for name, table in commands.items():
+        if not isinstance(table, dict):
+            raise SettingsError(f"OPSBOT_CONFIG: [commands.{name}] must be a table")
+        key = f"OPSBOT_CONFIG [commands.{name}]"
+        rules[name] = AccessRule(
+            users=_ids(f"{key} users", table.get("users", []), _USER_ID, "user"),
+            channels=_ids(f"{key} channels", table.get("channels", []), _CHANNEL_ID, "channel"),
+        )
+        options[name] = {k: v for k, v in table.items() if k not in ("users", "channels")}
+    return rules, options
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables; raise SettingsError naming the first bad one."""
+    env = os.environ if env is None else env
+    config_path = Path(env["OPSBOT_CONFIG"]) if env.get("OPSBOT_CONFIG") else None
+    doc = _read_toml(config_path) if config_path else {}
+    access, options = _access_rules(doc)
+
+    tz_name = env.get("OPSBOT_TIMEZONE") or "UTC"
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"OPSBOT_TIMEZONE: unknown IANA time zone {tz_name!r}") from None
+
+    api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not re.match(r"^https?://", api_url):
+        raise SettingsError(f"SLACK_API_URL: expected an http(s) URL, got {api_url!r}")
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    public_url = env.get("OPSBOT_PUBLIC_URL") or None
+    if public_url and not re.match(r"^https?://[^/\s]+", public_url):
+        raise SettingsError(f"OPSBOT_PUBLIC_URL: expected an http(s) URL, got {public_url!r}")
+
+    state_url = env.get("OPSBOT_STATE") or "./opsbot.db"
+    app_token = env.get("SLACK_APP_TOKEN") or None
+    if app_token and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
+    bot_token = env.get("SLACK_BOT_TOKEN") or None
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN: a bot token starts with 'xoxb-'")
+
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        config_path=config_path,
+        state_url=state_url,
+        timezone=timezone,
+        admins=_ids("OPSBOT_ADMINS", env.get("OPSBOT_ADMINS", ""), _USER_ID, "user"),
+        public_url=public_url.rstrip("/") if public_url else None,
+        worker_threads=_positive_int("OPSBOT_WORKER_THREADS", env.get("OPSBOT_WORKER_THREADS") or "32"),
+        http_threads=_positive_int("OPSBOT_HTTP_THREADS", env.get("OPSBOT_HTTP_THREADS") or "48"),
+        access=access,
+        command_options=options,
+    )
