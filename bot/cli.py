@@ -1,0 +1,122 @@
+"""`opsbot`: serve Slack (Socket Mode or HTTP), run a slash command from the terminal, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import SettingsError, load_settings
+
+log = logging.getLogger("opsbot")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsbot", description="A Slack ChatOps bot for AWS.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    sub = parser.add_subparsers(dest="action", required=True)
+
+    serve = sub.add_parser("serve", help="answer Slack: Socket Mode if SLACK_APP_TOKEN is set, else --http")
+    serve.add_argument("--http", action="store_true", help="serve HTTP (POST /slack/events, GET /healthz, ...)")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+
+    run = sub.add_parser("run", help='run a slash command here and print the answer, e.g. opsbot run "/eb-ip my-env"')
+    run.add_argument("command_line", metavar="COMMAND", help="the slash command and its text, quoted")
+    run.add_argument("--out", type=Path, default=Path("."), help="where to save files a reply carries")
+
+    ssh = sub.add_parser("ssh-config", help="print an ~/.ssh/config block for an Elastic Beanstalk environment")
+    ssh.add_argument("environment")
+    ssh.add_argument("--token-file", default="~/.config/opsbot/token", help="where your opsbot token is kept")
+
+    demo = sub.add_parser("demo", help="run the local demo: moto + a Slack stand-in + the bot over HTTP")
+    demo.add_argument("--out", type=Path, default=Path("opsbot-demo"), help="where to write the transcript")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.action == "serve":
+            return _serve(args)
+        if args.action == "run":
+            return _run(args.command_line, args.out)
+        if args.action == "ssh-config":
+            return _ssh_config(args.environment, args.token_file)
+        from bot.demo import run_demo
+
+        return run_demo(args.out)
+    except SettingsError as exc:
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _run(command_line: str, out: Path) -> int:
+    from bot.app import Runtime
+    from bot.command import run_command
+    from commands import COMMANDS, find
+
+    name, _, text = command_line.strip().partition(" ")
+    command = find(name) if name.startswith("/") else None
+    if command is None:
+        known = ", ".join(c.name for c in COMMANDS)
+        print(f"opsbot: unknown command {name!r}; one of: {known}", file=sys.stderr)
+        return EXIT_USAGE
+    runtime = Runtime(load_settings())
+    ctx = runtime.context("cli", "cli", progress=lambda line: print(line, file=sys.stderr), trusted=True)
+    reply = run_command(command, text, ctx)
+    print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
+    for attachment in reply.files:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / attachment.filename
+        path.write_bytes(attachment.content)
+        print(f"saved {path}", file=sys.stderr)
+    return EXIT_OK if reply.ok else EXIT_FAILED
+
+
+def _ssh_config(environment: str, token_file: str) -> int:
+    from commands.eb_ip import ssh_config_for_cli
+
+    settings = load_settings()
+    print(ssh_config_for_cli(environment, settings, token_file))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.app import Runtime, build_app
+    from bot.jobs import start_background_jobs
+
+    settings = load_settings()
+    socket_mode = not args.http
+    if socket_mode and not settings.slack_app_token:
+        raise SettingsError("missing setting: SLACK_APP_TOKEN (for Socket Mode), or pass --http")
+    settings.require_slack(socket_mode=socket_mode)
+    runtime = Runtime(settings)
+    app = build_app(runtime)
+    start_background_jobs(runtime, app.client)
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("opsbot serving Slack over Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return EXIT_OK
+    from bot.http import OpsbotWsgi, serve_http
+    from commands import COMMANDS
+
+    log.info("opsbot serving HTTP on %s:%d", args.host, args.port)
+    serve_http(OpsbotWsgi(runtime, app, COMMANDS), args.host, args.port, settings.http_threads)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
