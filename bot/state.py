@@ -68,8 +68,8 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(_SCHEMA)
+        # executescript manages its own transaction; the statements are idempotent.
+        self._conn().executescript(_SCHEMA)
 
     @classmethod
     def open(cls, url: str) -> Store:
