@@ -176,6 +176,14 @@ class SlackStandIn:
             self._response_urls[response_id] = {"channel": channel, "last_ts": None}
         return f"{self.base_url}/response/{response_id}"
 
+    def replies_to(self, response_url: str, count: int = 1, timeout: float = 10.0) -> list[Params]:
+        """The payloads the bot delivered to one response_url (injected failures excluded)."""
+        origin = self._response_urls[response_url.rsplit("/", 1)[-1]]
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(origin.get("delivered", [])) >= count, timeout):
+                raise TimeoutError(f"waited {timeout}s for {count} repl(ies) to {response_url}")
+            return list(origin.get("delivered", []))
+
     def calls_to(self, method: str) -> list[RecordedCall]:
         with self._changed:
             return [call for call in self.calls if call.method == method]
@@ -257,6 +265,7 @@ class SlackStandIn:
         origin = self._response_urls.get(response_id)
         if origin is None:
             return _text(404, "no_response_url")
+        origin.setdefault("delivered", []).append(payload)
         messages = self._channels[origin["channel"]]
         previous = next((m for m in messages if m["ts"] == origin["last_ts"]), None)
         if payload.get("delete_original") in (True, "true"):
