@@ -1,0 +1,103 @@
+"""The Lambda entry point serves the same app: a signed slash command acks within the request,
+the lazy half comes back as an asynchronous self-invocation, and the reply reaches Slack."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from botocore.stub import ANY, Stubber
+from slack_sdk.signature import SignatureVerifier
+
+from bot import lambda_handler
+from bot.slack_standin import SlackStandIn, slash_command_form
+
+SECRET = "lambda-signing-secret"
+CONTEXT = SimpleNamespace(
+    function_name="opsbot", invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:opsbot"
+)
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto: str) -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", standin.bot_token)
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+        monkeypatch.setenv("SLACK_API_URL", standin.api_url)
+        monkeypatch.setenv("OPSBOT_STATE", str(tmp_path / "state.db"))
+        lambda_handler._runtime.cache_clear()
+        lambda_handler._slack.cache_clear()
+        yield standin
+        lambda_handler._runtime.cache_clear()
+        lambda_handler._slack.cache_clear()
+
+
+def _api_gateway_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> dict:
+    return {
+        "version": "2.0",
+        "rawPath": path,
+        "headers": headers or {},
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"},
+    }
+
+
+def _signed_event(form: dict[str, str]) -> dict:
+    body = urlencode(form)
+    ts = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature or "",
+    }
+    return _api_gateway_event("POST", "/slack/events", body, headers)
+
+
+def test_slash_command_on_lambda_acks_then_answers_through_a_self_invocation(standin: SlackStandIn) -> None:
+    response_url = standin.new_response_url()
+    event = _signed_event(slash_command_form("/eb-ip", "help", response_url))
+    lam = lambda_handler._runtime().aws.client("lambda")
+    invocations: list[dict[str, Any]] = []
+    with Stubber(lam) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": CONTEXT.invoked_function_arn, "InvocationType": "Event", "Payload": ANY},
+        )
+        lam.meta.events.register("before-parameter-build.lambda.Invoke", lambda params, **_: invocations.append(params))
+        ack = lambda_handler.slack_handler(event, CONTEXT)
+        stub.assert_no_pending_responses()
+    assert ack["statusCode"] == 200
+    assert not standin.calls_to("response_url"), "the ack must not wait for the work"
+
+    (invocation,) = invocations
+    lazy_event = json.loads(invocation["Payload"])
+    assert lambda_handler.slack_handler(lazy_event, CONTEXT)["statusCode"] == 200
+    reply = standin.replies_to(response_url)[0]
+    assert reply["response_type"] == "ephemeral"
+    assert "/eb-ip" in reply["text"] and "Usage" in reply["text"]
+
+
+def test_forged_request_on_lambda_is_rejected(standin: SlackStandIn) -> None:
+    event = _signed_event(slash_command_form("/eb-ip", "", standin.new_response_url()))
+    event["headers"]["x-slack-signature"] = "v0=" + "0" * 64
+    assert lambda_handler.slack_handler(event, CONTEXT)["statusCode"] == 401
+
+
+def test_routes_on_lambda_need_a_token(standin: SlackStandIn) -> None:
+    response = lambda_handler.slack_handler(_api_gateway_event("GET", "/eb/my-env/ip"), CONTEXT)
+    assert response["statusCode"] == 401
+    assert response["body"].startswith("missing or revoked token")
+
+
+def test_healthz_and_unknown_routes_on_lambda(standin: SlackStandIn) -> None:
+    assert lambda_handler.slack_handler(_api_gateway_event("GET", "/healthz"), CONTEXT)["statusCode"] == 200
+    assert lambda_handler.slack_handler(_api_gateway_event("GET", "/nope"), CONTEXT)["statusCode"] == 404

@@ -1,0 +1,36 @@
+"""deploy/iam-policy.json grants only actions that exist, and every operation the bot calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+POLICY = Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
+# boto3 service name for each IAM prefix used in the policy.
+SERVICES = {
+    "cloudwatch": "cloudwatch",
+    "ec2": "ec2",
+    "elasticbeanstalk": "elasticbeanstalk",
+    "lambda": "lambda",
+    "sns": "sns",
+}
+
+
+def _actions() -> list[str]:
+    policy = json.loads(POLICY.read_text())
+    return [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+
+
+@pytest.mark.parametrize("action", _actions())
+def test_every_action_is_a_real_api_operation(action: str) -> None:
+    prefix, _, operation = action.partition(":")
+    assert "*" not in action, "no wildcards in a least-privilege policy"
+    client = boto3.client(SERVICES[prefix], region_name="us-east-1")
+    assert operation in client.meta.service_model.operation_names
+
+
+def test_policy_covers_the_eb_ip_lookups() -> None:
+    assert {"ec2:DescribeInstances", "elasticbeanstalk:DescribeEnvironments"} <= set(_actions())
