@@ -1,0 +1,67 @@
+"""`opsbot run` prints what Slack would show and exits non-zero on usage and AWS errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSBOT_STATE", str(tmp_path / "state.db"))
+
+
+def test_help_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "/eb-ip help"]) == EXIT_OK
+    assert "Usage: `/eb-ip" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "/nope"]) == EXIT_USAGE
+    assert "unknown command '/nope'; one of: /eb-ip" in capsys.readouterr().err
+
+
+def test_bad_text_fails_with_the_reason_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "/eb-ip $(reboot)"]) == EXIT_FAILED
+    captured = capsys.readouterr()
+    assert "Usage: `/eb-ip" in captured.err and captured.out == ""
+
+
+def test_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPSBOT_TIMEZONE", "Nowhere/Special")
+    assert main(["run", "/eb-ip help"]) == EXIT_USAGE
+    assert "OPSBOT_TIMEZONE" in capsys.readouterr().err
+
+
+def test_serve_without_slack_settings_names_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["serve"]) == EXIT_USAGE
+    assert "SLACK_APP_TOKEN" in capsys.readouterr().err
+    assert main(["serve", "--http"]) == EXIT_USAGE
+    assert "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET" in capsys.readouterr().err
+
+
+def test_the_console_script_exit_code_reaches_the_shell(moto: str, tmp_path: Path) -> None:
+    env = {**os.environ, "OPSBOT_STATE": str(tmp_path / "cli.db")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "/eb-ip no-such-env"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == EXIT_FAILED
+    assert "no-such-env" in done.stderr
+    assert "Traceback" not in done.stderr
