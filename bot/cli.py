@@ -85,10 +85,15 @@ def _run(command_line: str, out: Path) -> int:
 
 
 def _ssh_config(environment: str, token_file: str) -> int:
+    from bot.command import CommandError, UsageError
     from commands.eb_ip import ssh_config_for_cli
 
     settings = load_settings()
-    print(ssh_config_for_cli(environment, settings, token_file))
+    try:
+        print(ssh_config_for_cli(environment, settings, token_file))
+    except (UsageError, CommandError) as exc:  # a bad name, or OPSBOT_PUBLIC_URL unset: one line, no traceback
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
