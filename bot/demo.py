@@ -183,7 +183,7 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
     from commands import COMMANDS
 
     # The transcript is the output; servers' request logs would drown it.
-    for noisy in ("werkzeug", "bot", "slack_bolt", "slack_sdk"):
+    for noisy in ("werkzeug", "botocore", "bot", "slack_bolt", "slack_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.monotonic()
     secret = secrets.token_hex(16)
