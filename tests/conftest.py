@@ -22,11 +22,21 @@ os.environ.update(
     AWS_SHARED_CREDENTIALS_FILE=os.devnull,
 )
 
+import threading  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+import waitress  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
+from bot.app import Runtime, build_app  # noqa: E402
 from bot.aws import AwsClients  # noqa: E402
-from bot.command import CommandContext  # noqa: E402
+from bot.command import CommandContext, SlashCommand  # noqa: E402
+from bot.http import OpsbotWsgi  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
+from bot.slack_standin import SlackStandIn, send_signed, slash_command_form  # noqa: E402
 from bot.state import Store  # noqa: E402
 
 
@@ -64,6 +74,61 @@ def settings() -> Settings:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store.open(str(tmp_path / "state.db"))
+
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class Bot:
+    """The bot served over real HTTP (waitress), talking to a Slack stand-in over real HTTP."""
+
+    standin: SlackStandIn
+    events_url: str
+    runtime: Runtime
+
+    @property
+    def base_url(self) -> str:
+        return self.events_url.removesuffix("/slack/events")
+
+    def send(
+        self, text: str, command: str = "/echo", user_id: str = "U0DEMO", timestamp: int | None = None
+    ) -> tuple[int, str]:
+        response_url = self.standin.new_response_url()
+        form = slash_command_form(command, text, response_url, user_id=user_id)
+        delivery = send_signed(self.events_url, SIGNING_SECRET, form, timestamp=timestamp)
+        return delivery.status, response_url
+
+    def reply_to(self, response_url: str) -> dict[str, Any]:
+        return self.standin.replies_to(response_url)[0]
+
+
+@pytest.fixture
+def serve_bot(tmp_path: Path, aws_clients: AwsClients) -> Iterator[Callable[..., Bot]]:
+    """Call with the commands to register; the servers stop after the test."""
+    stack = ExitStack()
+
+    def serve(commands: Sequence[SlashCommand], **env: str) -> Bot:
+        standin = stack.enter_context(SlackStandIn())
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": standin.bot_token,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": standin.api_url,
+                "OPSBOT_STATE": str(tmp_path / "bot-state.db"),
+                "OPSBOT_WORKER_THREADS": "8",
+                **env,
+            }
+        )
+        runtime = Runtime(settings, aws_clients)
+        app = build_app(runtime, commands=commands)
+        server = waitress.create_server(OpsbotWsgi(runtime, app, commands), host="127.0.0.1", port=0, threads=16)
+        threading.Thread(target=server.run, daemon=True).start()
+        stack.callback(server.close)
+        return Bot(standin, f"http://127.0.0.1:{server.effective_port}/slack/events", runtime)
+
+    with stack:
+        yield serve
 
 
 @pytest.fixture

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
-import waitress
 
-from bot.app import Runtime, build_app
-from bot.aws import AwsClients
 from bot.command import CommandContext, CommandError, SlashCommand, UsageError
-from bot.http import OpsbotWsgi
 from bot.reply import Attachment, Reply
-from bot.settings import load_settings
-from bot.slack_standin import SlackStandIn, send_signed, slash_command_form
+from bot.slack_standin import send_signed, slash_command_form
+
+if TYPE_CHECKING:
+    from tests.conftest import Bot
 
 SECRET = "test-signing-secret"
 
@@ -40,42 +37,9 @@ def _echo(text: str, ctx: CommandContext) -> Reply:
 ECHO = SlashCommand(name="/echo", summary="Echo", usage_hint="WORD", help="Echoes a word.", handle=_echo)
 
 
-@dataclass
-class Bot:
-    standin: SlackStandIn
-    events_url: str
-
-    def send(self, text: str, user_id: str = "U0DEMO", timestamp: int | None = None) -> tuple[int, str]:
-        response_url = self.standin.new_response_url()
-        form = slash_command_form("/echo", text, response_url, user_id=user_id)
-        delivery = send_signed(self.events_url, SECRET, form, timestamp=timestamp)
-        return delivery.status, response_url
-
-    def reply_to(self, response_url: str) -> dict:
-        return self.standin.replies_to(response_url)[0]
-
-
 @pytest.fixture
-def bot(tmp_path: Path, aws_clients: AwsClients) -> Iterator[Bot]:
-    with SlackStandIn() as standin:
-        settings = load_settings(
-            {
-                "SLACK_BOT_TOKEN": "xoxb-standin",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": standin.api_url,
-                "OPSBOT_STATE": str(tmp_path / "state.db"),
-                "OPSBOT_WORKER_THREADS": "8",
-            }
-        )
-        runtime = Runtime(settings, aws_clients)
-        app = build_app(runtime, commands=[ECHO])
-        server = waitress.create_server(OpsbotWsgi(runtime, app, [ECHO]), host="127.0.0.1", port=0, threads=16)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            yield Bot(standin, f"http://127.0.0.1:{server.effective_port}/slack/events")
-        finally:
-            server.close()
+def bot(serve_bot: Callable[..., Bot]) -> Bot:
+    return serve_bot([ECHO])
 
 
 def test_bot_checks_its_token_with_auth_test_at_start(bot: Bot) -> None:
