@@ -131,6 +131,26 @@ def test_known_layer_sizes_are_not_read_again(account: Account, aws_clients: Aws
     assert again.calls == first.calls - 2  # two GetLayerVersion calls fewer
 
 
+def test_the_estimate_reads_aliases_of_the_functions_with_most_to_free_first(
+    account: Account, aws_clients: AwsClients
+) -> None:
+    account.function("big", [5000, 5000, 5000])
+    account.function("small", [100, 100, 100])
+    account.lam.create_alias(FunctionName="small", Name="live", FunctionVersion="1")
+    report = scan_region(aws_clients, REGION, now=0.0, rate=1000, keep=1, alias_budget=1)
+    assert report.references["big"].aliases_read and not report.references["small"].aliases_read
+    assert {(c.function, c.version) for c in report.prune_candidates() or []} == {("big", "2"), ("big", "1")}
+    # unread aliases make an upper bound: small:1 is in it although an alias holds it
+    assert {(c.function, c.version) for c in report.prune_candidates(aliases_read=False) or []} == {
+        ("small", "2"),
+        ("small", "1"),
+    }
+    exact = scan_region(aws_clients, REGION, now=0.0, rate=1000, keep=1)
+    assert [(c.function, c.version) for c in exact.prune_candidates() or [] if c.function == "small"] == [
+        ("small", "2")
+    ]
+
+
 # -- GetAccountSettings and paging, via Stubber
 
 
