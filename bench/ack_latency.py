@@ -302,7 +302,7 @@ def eb_ip_version() -> str:
             text=True,
             timeout=10,
         )
-        return log.stdout.strip() or "uncommitted"
+        return log.stdout.strip()[:60] or "uncommitted"
     return "unknown"
 
 
