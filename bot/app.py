@@ -26,6 +26,8 @@ from bot.state import Store
 
 log = logging.getLogger(__name__)
 
+DELIVERY_TIMEOUT = 120.0  # seconds a Lambda invocation waits for its reply to reach Slack
+
 
 @dataclass
 class Runtime:
@@ -52,7 +54,9 @@ def _slug(name: str) -> str:
     return name.strip("/").replace("-", "_")
 
 
-def _command_worker(slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery) -> Callable[..., None]:
+def _command_worker(
+    slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
+) -> Callable[..., None]:
     # Bolt injects arguments by parameter name: `command` is the slash command payload.
     def listener(command: dict[str, Any], respond: Respond) -> None:
         user_id = command.get("user_id", "")
@@ -60,7 +64,9 @@ def _command_worker(slash: SlashCommand, runtime: Runtime, delivery: SlackDelive
         log.info("%s by %s in %s: %r", slash.name, user_id, channel_id, command.get("text", ""))
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
         reply = run_command(slash, command.get("text") or "", ctx)
-        delivery.send(reply, respond, channel_id)
+        sent = delivery.send(reply, respond, channel_id)
+        if wait_for_delivery:
+            sent.result(timeout=DELIVERY_TIMEOUT)
 
     # Bolt finds a lazy listener again (on Lambda) by its function name.
     listener.__name__ = listener.__qualname__ = f"run_{_slug(slash.name)}"
@@ -68,24 +74,39 @@ def _command_worker(slash: SlashCommand, runtime: Runtime, delivery: SlackDelive
 
 
 def _button_worker(
-    command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery
+    command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
     def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user_id = body.get("user", {}).get("id", "")
         channel_id = (body.get("channel") or {}).get("id", "")
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
         reply = run_button(command, action_id, str(action.get("value", "")), ctx)
-        delivery.send(reply, respond, channel_id)
+        sent = delivery.send(reply, respond, channel_id)
+        if wait_for_delivery:
+            sent.result(timeout=DELIVERY_TIMEOUT)
 
     listener.__name__ = listener.__qualname__ = f"press_{_slug(action_id)}"
     return listener
 
 
-def register(app: App, commands: Sequence[SlashCommand], runtime: Runtime, delivery: SlackDelivery) -> None:
+def register(
+    app: App,
+    commands: Sequence[SlashCommand],
+    runtime: Runtime,
+    delivery: SlackDelivery,
+    wait_for_delivery: bool = False,
+) -> None:
+    """Bind every command and its buttons: this is everything the app answers.
+
+    On Lambda the function is frozen once the handler returns, so there the work waits for
+    its reply to be delivered; a server lets the channel outbox deliver in the background.
+    """
     for command in commands:
-        app.command(command.name)(ack=ack_at_once, lazy=[_command_worker(command, runtime, delivery)])
+        worker = _command_worker(command, runtime, delivery, wait_for_delivery)
+        app.command(command.name)(ack=ack_at_once, lazy=[worker])
         for action_id in command.buttons:
-            app.action(action_id)(ack=ack_at_once, lazy=[_button_worker(command, action_id, runtime, delivery)])
+            button = _button_worker(command, action_id, runtime, delivery, wait_for_delivery)
+            app.action(action_id)(ack=ack_at_once, lazy=[button])
 
 
 def build_app(
@@ -93,6 +114,7 @@ def build_app(
     commands: Sequence[SlashCommand] | None = None,
     client: WebClient | None = None,
     verify_token: bool = True,
+    wait_for_delivery: bool = False,
 ) -> App:
     if commands is None:
         from commands import COMMANDS
@@ -108,5 +130,5 @@ def build_app(
         token_verification_enabled=verify_token,
         request_verification_enabled=bool(settings.slack_signing_secret),
     )
-    register(app, commands, runtime, SlackDelivery(client))
+    register(app, commands, runtime, SlackDelivery(client), wait_for_delivery)
     return app

@@ -25,7 +25,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+# The pool must hold as many connections as threads may call at once (OPSBOT_WORKER_THREADS plus
+# HTTP routes); botocore's default of 10 would open and drop a TLS connection per extra call.
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=100,
+)
 
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"}

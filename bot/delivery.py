@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,7 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookResponse
 
-from bot.reply import Reply, fit_blocks
+from bot.reply import Attachment, Reply, fit_blocks
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,15 @@ class ChannelPacer:
             self._next[channel] = slot + self.interval
             return slot - now
 
+    def try_reserve(self, channel: str) -> bool:
+        """Book a slot only if one is free now."""
+        with self._lock:
+            now = self._clock()
+            if self._next.get(channel, now) > now:
+                return False
+            self._next[channel] = now + self.interval
+            return True
+
     def wait(self, channel: str) -> None:
         delay = self.reserve(channel)
         if delay > 0:
@@ -90,13 +102,60 @@ def _seconds(value: Any, default: float) -> float:
         return default
 
 
+class ChannelOutbox:
+    """Sends to each channel in order, one message per pacer slot, without blocking the caller.
+
+    Worker threads hand their messages over and go back to work; one short-lived sender thread
+    per busy channel waits for the slots. Sleeping on a worker instead would let one busy
+    channel hold every worker and delay answers in all the others.
+    """
+
+    def __init__(self, pacer: ChannelPacer) -> None:
+        self.pacer = pacer
+        self._queues: dict[str, deque[tuple[Callable[[], object], Future[None]]]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, channel: str, send: Callable[[], object]) -> Future[None]:
+        done: Future[None] = Future()
+        with self._lock:
+            queue = self._queues.get(channel)
+            start = queue is None
+            if queue is None:
+                queue = self._queues[channel] = deque()
+            queue.append((send, done))
+        if start:
+            threading.Thread(target=self._drain, args=(channel,), name=f"outbox-{channel}", daemon=True).start()
+        return done
+
+    def _drain(self, channel: str) -> None:
+        while True:
+            with self._lock:
+                queue = self._queues[channel]
+                if not queue:
+                    del self._queues[channel]
+                    return
+                send, done = queue.popleft()
+            self.pacer.wait(channel)
+            try:
+                send()
+                done.set_result(None)
+            except Exception as exc:  # a sender must survive any one message
+                log.exception("delivery to %s failed", channel)
+                done.set_exception(exc)
+
+
 class SlackDelivery:
     def __init__(self, client: WebClient, pacer: ChannelPacer | None = None) -> None:
         self.client = client
         self.pacer = pacer or ChannelPacer()
+        self.outbox = ChannelOutbox(self.pacer)
 
-    def send(self, reply: Reply, respond: Callable[..., WebhookResponse], channel_id: str) -> None:
-        self.pacer.wait(channel_id)
+    def send(self, reply: Reply, respond: Callable[..., WebhookResponse], channel_id: str) -> Future[None]:
+        """Deliver a reply; the future completes once Slack has it (Lambda must wait for that).
+
+        Ephemeral replies are seen only by their caller and go at once; messages that land in
+        the channel, and files, queue for the channel's next slot, in order.
+        """
         message: dict[str, Any] = {
             "text": reply.text[:39_000],
             "response_type": "in_channel" if reply.public else "ephemeral",
@@ -105,23 +164,31 @@ class SlackDelivery:
             message["blocks"] = fit_blocks(reply.blocks)
         if reply.replace_original:
             message["replace_original"] = True
-        respond_reliably(respond, **message)
+        if not reply.public and not reply.files:
+            done: Future[None] = Future()
+            respond_reliably(respond, **message)
+            done.set_result(None)
+            return done
+        last = self.outbox.submit(channel_id, partial(respond_reliably, respond, **message))
         for attachment in reply.files:
-            self.pacer.wait(channel_id)
-            try:
-                self.client.files_upload_v2(
-                    channel=channel_id,
-                    content=attachment.content,
-                    filename=attachment.filename,
-                    title=attachment.title or attachment.filename,
-                )
-            except SlackApiError as exc:
-                log.error("could not upload %s: %s", attachment.filename, exc.response.get("error"))
-                respond_reliably(
-                    respond,
-                    text=f"(Could not upload {attachment.filename}: {exc.response.get('error')}.)",
-                    response_type="ephemeral",
-                )
+            last = self.outbox.submit(channel_id, partial(self._upload, attachment, respond, channel_id))
+        return last
+
+    def _upload(self, attachment: Attachment, respond: Callable[..., WebhookResponse], channel_id: str) -> None:
+        try:
+            self.client.files_upload_v2(
+                channel=channel_id,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.title or attachment.filename,
+            )
+        except SlackApiError as exc:
+            log.error("could not upload %s: %s", attachment.filename, exc.response.get("error"))
+            respond_reliably(
+                respond,
+                text=f"(Could not upload {attachment.filename}: {exc.response.get('error')}.)",
+                response_type="ephemeral",
+            )
 
 
 class SlackProgress:
@@ -142,8 +209,10 @@ class SlackProgress:
         self._last = now
         client = self.delivery.client
         try:
-            self.delivery.pacer.wait(self.channel_id)
             if self.ts is None:
+                # A new message takes a channel slot; without a free one, skip this update.
+                if not self.delivery.pacer.try_reserve(self.channel_id):
+                    return
                 resp = client.chat_postMessage(channel=self.channel_id, text=text)
                 self.ts = resp["ts"]
             else:

@@ -219,6 +219,7 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
                 scene(bot)
         finally:
             server.close()
+            server.task_dispatcher.shutdown()
     print_transcript(bot.transcript)
     index = write_html(bot.transcript, out)
     print(f"\nopsbot demo: {len(bot.transcript)} exchanges in {time.monotonic() - started:.0f} s; wrote {index}")

@@ -28,7 +28,7 @@ def _runtime() -> Runtime:
 def _slack() -> SlackRequestHandler:
     runtime = _runtime()
     runtime.settings.require_slack(socket_mode=False)
-    handler = SlackRequestHandler(build_app(runtime))
+    handler = SlackRequestHandler(build_app(runtime, wait_for_delivery=True))
     # Reuse the shared, already-built lambda client for lazy re-invocations.
     handler.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
         handler.logger, lambda_client=runtime.aws.client("lambda")

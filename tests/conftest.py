@@ -124,6 +124,7 @@ def serve_bot(tmp_path: Path, aws_clients: AwsClients) -> Iterator[Callable[...,
         app = build_app(runtime, commands=commands)
         server = waitress.create_server(OpsbotWsgi(runtime, app, commands), host="127.0.0.1", port=0, threads=16)
         threading.Thread(target=server.run, daemon=True).start()
+        stack.callback(server.task_dispatcher.shutdown)  # close() alone leaves waitress's workers
         stack.callback(server.close)
         return Bot(standin, f"http://127.0.0.1:{server.effective_port}/slack/events", runtime)
 

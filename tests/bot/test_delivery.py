@@ -86,3 +86,25 @@ def test_too_many_blocks_are_cut_with_a_note() -> None:
     blocks = fit_blocks([section(str(n)) for n in range(120)])
     assert len(blocks) == MAX_BLOCKS
     assert "71 more blocks not shown" in blocks[-1]["elements"][0]["text"]
+
+
+def test_a_busy_channel_neither_blocks_the_caller_nor_delays_other_channels() -> None:
+    from slack_bolt import Respond
+
+    from bot.reply import Reply
+
+    with SlackStandIn() as standin:
+        delivery = SlackDelivery(WebClient(token="xoxb-standin", base_url=standin.api_url), ChannelPacer(0.3))
+        started = time.monotonic()
+        busy = [
+            delivery.send(Reply(f"busy {n}"), Respond(response_url=standin.new_response_url("C0BUSY")), "C0BUSY")
+            for n in range(5)
+        ]
+        assert time.monotonic() - started < 0.25, "send() must hand over, not wait for the slot"
+        quiet = delivery.send(Reply("quiet"), Respond(response_url=standin.new_response_url("C0QUIET")), "C0QUIET")
+        quiet.result(timeout=5)
+        assert time.monotonic() - started < 0.25, "another channel's reply must not queue behind C0BUSY"
+        for future in busy:
+            future.result(timeout=5)
+        assert time.monotonic() - started >= 4 * 0.3 - 0.01
+        assert [m["text"] for m in standin.messages("C0BUSY")] == [f"busy {n}" for n in range(5)]
