@@ -413,7 +413,7 @@ def list_layer_storage(
                             client.get_layer_version(LayerName=name, VersionNumber=number)["Content"]["CodeSize"]
                         )
                     found.append(LayerVersionStorage(arn, name, number, size))
-        progress(f"Read {len(found):,} layer versions…")
+        progress(f"Read {len(found):,} layer version{'' if len(found) == 1 else 's'}…")
     return found
 
 
