@@ -366,6 +366,15 @@ def run_capacity_check(
 # -- entry points
 
 
+def monitor_interval(settings: Settings) -> float | None:
+    """Seconds between background checks in `opsbot serve`; None when the monitor is off.
+
+    On with `monitor_every_seconds = N` (at least 60) in [commands.lambda-capacity].
+    """
+    seconds = number_option(settings.options_for(COMMAND), "monitor_every_seconds", None, minimum=60)
+    return seconds
+
+
 def slack_poster(client: Any, pacer: ChannelPacer | None = None) -> PostFn:
     """A `post` for the monitor: chat.postMessage through a WebClient, paced per channel."""
     pacer = pacer or ChannelPacer()

@@ -374,8 +374,9 @@ def list_function_storage(client: Any, calls: CallCount, progress: Progress = _q
 
 
 def list_versions_of(client: Any, function: str, calls: CallCount) -> FunctionStorage | None:
+    """One function's versions; `function` may be an ARN, the result is named by its short name."""
     found: list[VersionStorage] = []
-    package = "Zip"
+    package, name = "Zip", function
     pages = client.get_paginator("list_versions_by_function").paginate(
         FunctionName=function, PaginationConfig={"PageSize": PAGE_SIZE}
     )
@@ -384,12 +385,13 @@ def list_versions_of(client: Any, function: str, calls: CallCount) -> FunctionSt
             calls.n += 1
             for fn in page.get("Versions", []):
                 found.append(VersionStorage(str(fn.get("Version", LATEST)), int(fn["CodeSize"])))
-                package = fn.get("PackageType", package)
+                package, name = fn.get("PackageType", package), fn.get("FunctionName", name)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None
         raise
-    return FunctionStorage(function, tuple(found), package) if found else None
+    # mappings and aliases are matched by short name, so an ARN must not leak into the plan
+    return FunctionStorage(name, tuple(found), package) if found else None
 
 
 def list_layer_storage(

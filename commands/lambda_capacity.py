@@ -47,7 +47,8 @@ ACTION_DELETE = "lambda_capacity_prune_delete"
 ACTION_CANCEL = "lambda_capacity_prune_cancel"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 MAX_PLAN_LINES = 100
-_FUNCTION = re.compile(r"^[A-Za-z0-9_:-]{1,140}$")  # a name or ARN, as Lambda accepts them
+_FUNCTION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([A-Za-z0-9_-]{1,64})(:[^:]+)?$")
 
 
 # -- parse
@@ -136,8 +137,15 @@ def parse(text: str, default_keep: int = 3) -> CapacityRequest | PruneRequest:
     if len(positional) > 1:
         raise UsageError("prune takes at most one function name.")
     function = positional[0] if positional else None
-    if function and not _FUNCTION.match(function):
-        raise UsageError(f"{function!r} is not a Lambda function name.")
+    arn = _FUNCTION_ARN.match(function or "")
+    if arn:  # mappings and aliases name functions by their short name; the ARN names the region
+        if arn.group(3):
+            raise UsageError("prune takes a function, not one of its versions or aliases.")
+        if region and region != arn.group(1):
+            raise UsageError(f"That function is in {arn.group(1)}, not {region}.")
+        region, function = arn.group(1), arn.group(2)
+    elif function and not _FUNCTION.match(function):
+        raise UsageError(f"{function!r} is not a Lambda function name or ARN.")
     return PruneRequest(region, keep, function)
 
 
@@ -241,11 +249,15 @@ def render_capacity(
     empty = sorted(r.region for r in reports if r not in shown)
     blocks: list[dict[str, Any]] = []
     text: list[str] = []
+    if len(shown) > 1:  # the overview first: Slack's 50-block limit may cut the details
+        width = max(len(r.region) for r in shown)
+        overview = [f"{r.region:<{width}}  {_headline(r).replace('*', '')}" for r in shown]
+        blocks += [header("Lambda code storage · all regions"), *code_sections(overview)]
     for report in shown:
         blocks.extend(render_region(report, request.top, now, outlook[report.region]))
         text.append(f"{report.region}: {_headline(report).replace('*', '')}")
     if empty:
-        blocks.append(context(f"No Lambda code in {len(empty)} regions: {', '.join(empty)}"))
+        blocks.append(context(f"No Lambda code in {_n(len(empty), 'region')}: {', '.join(empty)}"))
     for region, why in sorted(failed.items()):
         blocks.append(context(f":warning: {region}: {why}"))
         text.append(f"{region}: {why}")

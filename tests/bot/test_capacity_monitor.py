@@ -24,10 +24,11 @@ from bot.capacity_monitor import (
     check_reading,
     forecast_growth,
     forecast_text,
+    monitor_interval,
     next_alert_state,
     run_capacity_check,
 )
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack_standin import SlackStandIn
 from bot.state import Store
 
@@ -50,6 +51,26 @@ class Posted:
 
 def reading(percent: float, at: float = T0) -> CapacityReading:
     return CapacityReading(REGION, at, int(LIMIT * percent / 100), LIMIT)
+
+
+# -- configuration
+
+
+def test_the_background_monitor_is_off_until_an_interval_is_set() -> None:
+    assert monitor_interval(Settings()) is None
+    assert monitor_interval(Settings(command_options={"lambda-capacity": {"monitor_every_seconds": 300}})) == 300
+    with pytest.raises(SettingsError, match="monitor_every_seconds: expected a number ≥ 60, got 5"):
+        monitor_interval(Settings(command_options={"lambda-capacity": {"monitor_every_seconds": 5}}))
+
+
+def test_monitor_options_are_read_and_checked() -> None:
+    config = MonitorConfig.from_options(
+        {"alarm_threshold_percent": 70, "alert_channel": "C1", "monitor_regions": "eu-west-1, us-east-1"}
+    )
+    assert (config.threshold_percent, config.alert_channel, config.regions) == (70, "C1", ("eu-west-1", "us-east-1"))
+    assert config.threshold_text() == "70%"
+    with pytest.raises(SettingsError, match="alarm_threshold_percent: expected a number ≥ 1, got 'high'"):
+        MonitorConfig.from_options({"alarm_threshold_percent": "high"})
 
 
 # -- forecast

@@ -82,6 +82,8 @@ def test_parse_defaults_and_flags() -> None:
     assert parse("--all-regions") == CapacityRequest(all_regions=True)
     assert parse("prune", default_keep=4) == PruneRequest(keep=4)
     assert parse("prune orders-api --keep 2 --region eu-west-1") == PruneRequest("eu-west-1", 2, "orders-api")
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
+    assert parse(f"prune {arn}") == PruneRequest("eu-west-1", 3, "orders-api")
 
 
 @pytest.mark.parametrize(
@@ -97,6 +99,15 @@ def test_parse_defaults_and_flags() -> None:
         ("prune --all-regions", "Unknown option --all-regions for prune."),
         ("prune --keep 0", "--keep takes a whole number from 1 to 100, got 0."),
         ("prune a b", "prune takes at most one function name."),
+        ("prune a/b", "'a/b' is not a Lambda function name or ARN."),
+        (
+            "prune arn:aws:lambda:eu-west-1:123456789012:function:f:7",
+            "prune takes a function, not one of its versions or aliases.",
+        ),
+        (
+            "prune arn:aws:lambda:eu-west-1:123456789012:function:f --region us-east-1",
+            "That function is in eu-west-1, not us-east-1.",
+        ),
     ],
 )
 def test_bad_requests_are_explained(text: str, message: str) -> None:
@@ -204,13 +215,23 @@ def test_the_forecast_appears_once_there_is_history(ctx: CommandContext, account
 
 
 def test_all_regions_details_regions_with_code_and_lists_the_empty_ones(
-    ctx: CommandContext, account: DemoAccount, monkeypatch: pytest.MonkeyPatch
+    ctx: CommandContext, account: DemoAccount, builder_aws: AwsClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctx.aws, "regions", lambda service: ["ap-south-1", "eu-west-1", REGION])
     account.function("only-here", [1000])
     reply = run_command(COMMAND, "--all-regions", ctx)
     assert [b["text"]["text"] for b in reply.blocks if b["type"] == "header"] == ["Lambda code storage · us-east-1"]
     assert "No Lambda code in 2 regions: ap-south-1, eu-west-1" in everything(reply)
+
+    DemoAccount(builder_aws.client("lambda", "eu-west-1"), account.role_arn).function("there-too", [1000])
+    both = run_command(COMMAND, "--all-regions --refresh", ctx)
+    headers = [b["text"]["text"] for b in both.blocks if b["type"] == "header"]
+    assert headers == [
+        "Lambda code storage · all regions",
+        "Lambda code storage · eu-west-1",
+        "Lambda code storage · us-east-1",
+    ]
+    assert "eu-west-1  " in sections(both) and "No Lambda code in 1 region" in everything(both)
 
 
 # -- prune: the plan
@@ -263,6 +284,15 @@ def test_a_plan_for_one_function_reads_only_that_function(ctx: CommandContext, a
     assert "Delete *2 versions* of `b` in us-east-1" in sections(reply)
     unknown = run_command(COMMAND, "prune nope", as_user(ctx, "UADMIN1"))
     assert unknown.text == "There is no function nope in us-east-1."
+
+
+def test_a_plan_for_a_function_named_by_arn_still_keeps_its_mapped_version(
+    ctx: CommandContext, builder_aws: AwsClients
+) -> None:
+    seed_demo_functions(builder_aws)  # image-resizer:2 is what an SQS mapping invokes
+    arn = builder_aws.client("lambda").get_function(FunctionName="image-resizer")["Configuration"]["FunctionArn"]
+    reply = run_command(COMMAND, f"prune {arn} --keep 1", as_user(ctx, "UADMIN1"))
+    assert "image-resizer: versions 1, 3, 4 (" in sections(reply)
 
 
 # -- prune: the button
