@@ -4,7 +4,8 @@ Each run reads usage (GetAccountSettings: one call, however large the account), 
 as CloudWatch metrics, makes sure the CloudWatch alarm exists (the durable, paging-grade
 signal) and posts to Slack once when usage crosses the threshold and once when it recovers.
 Recovery needs usage to fall a margin below the threshold, so a reading that hovers around it
-does not alert on every run. Slack I/O is the caller's `post` callable; nothing here imports it.
+does not alert on every run. The check itself does no Slack I/O, it calls the `post` it is
+given; `slack_poster` makes one from a WebClient for the serve job and the Lambda entry point.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.aws import AwsClients, describe_aws_error
 from bot.code_storage import (
     DEFAULT_RATE,
     CallCount,
+    FunctionStorage,
     human_bytes,
     lambda_client,
     list_function_storage,
@@ -273,8 +275,23 @@ def ensure_alarm(aws: AwsClients, config: MonitorConfig, region: str, home: str 
     return name, "INSUFFICIENT_DATA"
 
 
+def biggest_functions(aws: AwsClients, region: str, rate: float, n: int = 3) -> list[FunctionStorage]:
+    """The functions storing the most, for a crossing alert: one listing, only when it fires."""
+    try:
+        functions = list_function_storage(lambda_client(aws, region, rate), CallCount())
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("no top functions for the %s alert: %s", region, describe_aws_error(exc))
+        return []
+    return sorted(functions, key=lambda f: (-f.code_bytes, f.name))[:n]
+
+
 def alert_message(
-    reading: CapacityReading, config: MonitorConfig, transition: str, forecast: StorageForecast, tz: tzinfo
+    reading: CapacityReading,
+    config: MonitorConfig,
+    transition: str,
+    forecast: StorageForecast,
+    tz: tzinfo,
+    biggest: Sequence[FunctionStorage] = (),
 ) -> tuple[str, list[dict[str, Any]]]:
     where = reading.region
     amount = human_bytes(reading.usage_bytes)
@@ -286,6 +303,9 @@ def alert_message(
             f"{config.threshold_text()} alarm threshold."
         )
         hint = f"See `{COMMAND} --region {where}`; admins can free space with `{COMMAND} prune --region {where}`."
+        if biggest:
+            top = ", ".join(f"{f.name} {human_bytes(f.code_bytes)} ({len(f.versions)} versions)" for f in biggest)
+            hint = f"Biggest: {top}. {hint}"
     else:
         text = f":white_check_mark: Lambda code storage in {where} is back to {amount}, below the alarm threshold."
         hint = ""
@@ -318,7 +338,8 @@ def check_reading(
     home = config.metrics_region or aws.default_region
     series = sample_series(reading.region)
     store.add_sample(series, reading.at, reading.usage_bytes)
-    forecast = forecast_growth(store.samples(series), now=reading.at, limit_bytes=reading.limit_bytes)
+    history = store.samples(series, since=reading.at - FORECAST_WINDOW_DAYS * 86400)
+    forecast = forecast_growth(history, now=reading.at, limit_bytes=reading.limit_bytes)
     publish_metrics(aws.client("cloudwatch", home), reading)
     alarm_name, alarm_state = ensure_alarm(aws, config, reading.region, home)
 
@@ -326,7 +347,8 @@ def check_reading(
     now_alerting, transition = next_alert_state(reading, config, alerting)
     alerted = False
     if transition and config.alert_channel and post:
-        text, blocks = alert_message(reading, config, transition, forecast, tz or UTC)
+        biggest = biggest_functions(aws, reading.region, config.rate) if transition == "crossed" else []
+        text, blocks = alert_message(reading, config, transition, forecast, tz or UTC, biggest)
         try:
             post(config.alert_channel, text, blocks)
             alerted = True

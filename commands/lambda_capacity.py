@@ -45,8 +45,8 @@ from bot.settings import SettingsError
 NAME = "/lambda-capacity"
 ACTION_DELETE = "lambda_capacity_prune_delete"
 ACTION_CANCEL = "lambda_capacity_prune_cancel"
+MAX_PLAN_LINES = 100  # functions listed in a plan; the buttons must fit in Slack's 50 blocks
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-MAX_PLAN_LINES = 100
 _FUNCTION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([A-Za-z0-9_-]{1,64})(:[^:]+)?$")
 
@@ -320,7 +320,7 @@ def render_plan(plan: PrunePlan, report: CodeStorageReport) -> Reply:
             },
         ],
     }
-    if len(lines) > MAX_PLAN_LINES:  # the buttons must survive Slack's 50-block limit
+    if len(lines) > MAX_PLAN_LINES:
         lines = [*lines[:MAX_PLAN_LINES], f"… and {len(lines) - MAX_PLAN_LINES:,} more functions"]
     blocks = [header(f"Prune plan · {plan.region}"), section(summary), *code_sections(lines), buttons]
     return Reply(text=f"Prune plan: delete {_n(n, 'version')} in {plan.region}, freeing {amount}.", blocks=blocks)
@@ -331,7 +331,12 @@ def render_plan(plan: PrunePlan, report: CodeStorageReport) -> Reply:
 
 def _cached(ctx: CommandContext, region: str) -> CodeStorageReport | None:
     stored = ctx.store.get(CACHE_NAMESPACE, region)
-    return CodeStorageReport.from_json(stored.value) if stored and stored.value else None
+    if not stored or not stored.value:
+        return None
+    try:
+        return CodeStorageReport.from_json(stored.value)
+    except (KeyError, TypeError, ValueError):
+        return None  # written by another version of the bot: scan again
 
 
 def fresh_report(
@@ -412,8 +417,9 @@ def make_plan(request: PruneRequest, ctx: CommandContext, opts: CapacityOptions)
     )
     if request.function and not report.functions:
         raise CommandError(f"There is no function {request.function} in {region}.")
-    if not request.function:
+    if not request.function:  # a whole-region scan: as good as any for the next answer
         ctx.store.put(CACHE_NAMESPACE, region, report.to_json())
+        ctx.store.add_sample(sample_series(region), report.scanned_at, report.usage_bytes)
     candidates = report.prune_candidates() or []
     if not candidates:
         scope = request.function or region
@@ -442,6 +448,8 @@ def claim_plan(ctx: CommandContext, plan_id: str, outcome: str) -> PrunePlan | R
         if stored is None:
             raise CommandError(f"This prune plan is unknown to the bot; run `{NAME} prune` again.")
         record = dict(stored.value)
+        if record.get("outcome") == "expired":
+            return Reply.private("This prune plan expired; nothing was deleted.")
         if record.get("used_by"):
             return Reply.private(
                 f"This prune plan was already {record['outcome']} by <@{record['used_by']}>; nothing more was done."
@@ -470,9 +478,13 @@ class PruneOutcome:
 def _current_references(client: Any, plan: PrunePlan) -> dict[str, FunctionReferences | str]:
     """References now, not when the plan was made: an alias may have moved since."""
     calls = CallCount()
-    mapped = list_mapped_versions(client, calls)
+    names = sorted({c.function for c in plan.candidates})
+    try:
+        mapped = list_mapped_versions(client, calls)
+    except (ClientError, BotoCoreError) as exc:
+        return dict.fromkeys(names, describe_aws_error(exc))
     refs: dict[str, FunctionReferences | str] = {}
-    for name in sorted({c.function for c in plan.candidates}):
+    for name in names:
         try:
             refs[name] = FunctionReferences(list_aliased_versions(client, name, calls), mapped.get(name, frozenset()))
         except (ClientError, BotoCoreError) as exc:

@@ -259,6 +259,8 @@ def test_the_run_falls_back_to_the_listed_total_and_alerts_on_a_byte_threshold(
     assert post.messages[0][1].startswith(
         f":warning: Lambda code storage in us-east-1 is at {stored / 1024:.1f} KiB, at or above the 3.9 KiB"
     )
+    details = post.messages[0][2][1]["elements"][0]["text"]
+    assert f"Biggest: big {stored / 1024:.1f} KiB (2 versions). See `/lambda-capacity --region us-east-1`" in details
     again = run_capacity_check(aws, store, settings, post, now=datetime.fromtimestamp(T0 + 300, UTC))
     assert again[0].transition is None and len(post.messages) == 1
 
