@@ -81,7 +81,7 @@ class DemoBot:
             status, body = exc.code, exc.read().decode()
         auth = ' -H "Authorization: Bearer $(cat ~/.config/opsbot/token)"' if token else ""
         entry = Entry(who=who, said=f"curl -fsS{auth} {self.base_url}{path}", ack=f"HTTP {status}")
-        entry.replies = [{"text": f"```{body.rstrip()}```", "response_type": "http"}]
+        entry.replies = [{"text": body.rstrip(), "response_type": "http"}]
         self.transcript.append(entry)
         return entry
 

@@ -26,6 +26,8 @@ img { max-width: 100%; border: 1px solid #ddd; }
 
 def mrkdwn(text: str) -> str:
     """Enough of Slack's mrkdwn for the demo: code blocks, code, bold, italics, links."""
+    # Slack's own escapes first, so that "&amp;" shows as "&", not as "&amp;amp;".
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     parts = re.split(r"```(.*?)```", text, flags=re.S)
     out = []
     for i, part in enumerate(parts):
@@ -66,7 +68,10 @@ def _reply(reply: dict[str, Any]) -> str:
     kind = reply.get("response_type", "ephemeral")
     tag = {"ephemeral": "only visible to you", "http": "HTTP response", "in_channel": ""}.get(kind, kind)
     blocks = reply.get("blocks") or []
-    body = "".join(_block(b) for b in blocks) if blocks else mrkdwn(str(reply.get("text", "")))
+    if kind == "http":  # a raw response body, not mrkdwn
+        body = f"<pre>{html.escape(str(reply.get('text', '')))}</pre>"
+    else:
+        body = "".join(_block(b) for b in blocks) if blocks else mrkdwn(str(reply.get("text", "")))
     return f"<div class='reply {kind}'><div class=tag>{tag}</div>{body}</div>"
 
 
