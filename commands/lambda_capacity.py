@@ -396,7 +396,7 @@ def show_capacity(request: CapacityRequest, ctx: CommandContext, opts: CapacityO
             return describe_aws_error(exc)  # e.g. an opt-in region this account has not enabled
 
     # Each region has its own quota and bucket, so regions scan side by side.
-    with ThreadPoolExecutor(max_workers=min(8, len(regions))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(regions)))) as pool:
         results = dict(zip(regions, pool.map(one, regions), strict=True))
     reports = [r for r in results.values() if isinstance(r, CodeStorageReport)]
     failed = {region: r for region, r in results.items() if isinstance(r, str)}
