@@ -43,7 +43,20 @@ def start(jobs: list[Job], stop: threading.Event | None = None) -> threading.Eve
 
 def configured_jobs(runtime: Runtime, client: WebClient) -> list[Job]:
     """The jobs the settings turn on."""
-    return []
+    from bot.capacity_monitor import monitor_interval, run_capacity_check, slack_poster
+
+    jobs: list[Job] = []
+    interval = monitor_interval(runtime.settings)
+    if interval:
+        post = slack_poster(client)
+        store = runtime.store
+        assert store is not None
+
+        def check_capacity() -> None:
+            run_capacity_check(runtime.aws, store, runtime.settings, post)
+
+        jobs.append(Job("lambda-capacity", interval, check_capacity))
+    return jobs
 
 
 def start_background_jobs(runtime: Runtime, client: WebClient) -> threading.Event:

@@ -4,6 +4,9 @@
 or a Function URL: Slack's `POST /slack/events` (acks within the request, the work re-invokes
 this function asynchronously through Bolt's lazy listeners) and the commands' authenticated
 routes. The app is built once per cold start.
+
+`capacity_handler` is the scheduled Lambda code-storage monitor (EventBridge), see
+deploy/capacity-monitor.yaml.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.app import Runtime, build_app
+from bot.capacity_monitor import capacity_handler
 from bot.http import route_request
 from bot.settings import load_settings
+
+__all__ = ["capacity_handler", "slack_handler"]
 
 
 @cache
