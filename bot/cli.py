@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(command_line: str, out: Path) -> int:
     from bot.app import Runtime
     from bot.command import run_command
+    from bot.reply import as_text
     from commands import COMMANDS, find
 
     name, _, text = command_line.strip().partition(" ")
@@ -75,7 +76,7 @@ def _run(command_line: str, out: Path) -> int:
     runtime = Runtime(load_settings())
     ctx = runtime.context("cli", "cli", progress=lambda line: print(line, file=sys.stderr), trusted=True)
     reply = run_command(command, text, ctx)
-    print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
+    print(as_text(reply), file=sys.stdout if reply.ok else sys.stderr)
     for attachment in reply.files:
         out.mkdir(parents=True, exist_ok=True)
         path = out / attachment.filename

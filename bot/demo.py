@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo_html import write_html
+from bot.reply import Reply, as_text
 from bot.slack_standin import SlackStandIn, button_press_form, send_signed, slash_command_form
 
 ADMIN = "U0ADMIN"
@@ -128,7 +129,37 @@ def eb_ip_scene(bot: DemoBot) -> None:
     bot.slash("/eb-ip shop-prod-2 ssh-config")
 
 
-SCENES: list[Scene] = [eb_ip_scene]
+def _button(entry: Entry, action_id: str) -> tuple[str, str]:
+    """The value and label of a button in the reply, as Slack would show it."""
+    for reply in entry.replies:
+        for block in reply.get("blocks") or []:
+            for element in block.get("elements", []):
+                if element.get("action_id") == action_id:
+                    return str(element.get("value", "")), str(element.get("text", {}).get("text", ""))
+    shown = " / ".join(str(r.get("text", "")) for r in entry.replies)
+    raise RuntimeError(f"the demo expected a {action_id} button in the reply to {entry.said}, got: {shown}")
+
+
+def capacity_scene(bot: DemoBot) -> None:
+    from bot.aws import AwsClients
+    from bot.demo_capacity import seed_demo_functions
+    from commands.lambda_capacity import ACTION_DELETE
+
+    seed_demo_functions(AwsClients())
+    bot.narrate(
+        "/lambda-capacity: Lambda code storage against the regional quota, and a prune that keeps what is in use."
+    )
+    bot.slash("/lambda-capacity")
+    bot.slash("/lambda-capacity --top 3")
+    bot.slash("/lambda-capacity prune")  # not an admin: refused
+    plan = bot.slash("/lambda-capacity prune", user=ADMIN)
+    value, label = _button(plan, ACTION_DELETE)
+    bot.press(ACTION_DELETE, value, ENGINEER, label)  # only an admin's press counts
+    bot.press(ACTION_DELETE, value, ADMIN, label)
+    bot.slash("/lambda-capacity --refresh")
+
+
+SCENES: list[Scene] = [eb_ip_scene, capacity_scene]
 
 
 @contextmanager
@@ -140,6 +171,8 @@ def local_aws() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    # moto keeps its state per process: start from an empty account even if this process used moto before.
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=30).read()
     saved = dict(os.environ)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
@@ -168,7 +201,7 @@ def print_transcript(transcript: list[Entry]) -> None:
         for reply in entry.replies:
             kind = reply.get("response_type", "ephemeral")
             label = {"in_channel": "opsbot", "ephemeral": "opsbot (only you)", "http": "→"}.get(kind, kind)
-            text = str(reply.get("text", "")).replace("```", "")
+            text = as_text(Reply(str(reply.get("text", "")), blocks=reply.get("blocks") or []))
             print(f"  {label}: " + text.replace("\n", "\n    "))
         for name, content in entry.files:
             print(f"  [file {name}, {len(content)} bytes]")

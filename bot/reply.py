@@ -78,3 +78,33 @@ def fit_blocks(blocks: list[dict[str, Any]], note: str = "Output shortened") -> 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_text(reply: Reply) -> str:
+    """What Slack shows, as plain text for a terminal: the blocks when there are any, else the text."""
+    if not reply.blocks:
+        return _unescape(reply.text)
+    return "\n".join(filter(None, (_block_text(block) for block in reply.blocks)))
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    kind = block.get("type")
+    if kind == "header":
+        title = block["text"]["text"]
+        return f"{title}\n{'=' * len(title)}"
+    if kind == "section":
+        parts = [block.get("text", {}).get("text", "")]
+        parts += [f.get("text", "") for f in block.get("fields", [])]
+        return _unescape("\n".join(p for p in parts if p).replace("```", ""))
+    if kind == "context":
+        return _unescape("  ".join(e.get("text", "") for e in block.get("elements", [])))
+    if kind == "actions":
+        return "  ".join(f"[ {e.get('text', {}).get('text', '')} ]" for e in block.get("elements", []))
+    if kind == "divider":
+        return "-" * 40
+    return ""
+
+
+def _unescape(text: str) -> str:
+    """Slack's three escapes (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
