@@ -183,7 +183,7 @@ def opsbot(standin: SlackStandIn, state_dir: str) -> Contender:
         "OPSBOT_STATE": str(Path(state_dir) / "state.db"),
     }
     settings = load_settings(env)
-    runtime = Runtime(settings, AwsClients())
+    runtime = Runtime.from_settings(settings, AwsClients())
     app = build_app(runtime)
     name = f"opsbot ({settings.worker_threads} lazy workers)"
     wsgi = OpsbotWsgi(runtime, app, COMMANDS)

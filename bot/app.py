@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -29,20 +29,19 @@ log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT = 120.0  # seconds a Lambda invocation waits for its reply to reach Slack
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
     """What a running bot shares across requests: built once per process."""
 
     settings: Settings
-    aws: AwsClients = field(default_factory=AwsClients)
-    store: Store | None = None
+    aws: AwsClients
+    store: Store
 
-    def __post_init__(self) -> None:
-        if self.store is None:
-            self.store = Store.open(self.settings.state_url)
+    @classmethod
+    def from_settings(cls, settings: Settings, aws: AwsClients | None = None) -> Runtime:
+        return cls(settings, aws or AwsClients(), Store.open(settings.state_url))
 
     def context(self, user_id: str, channel_id: str, **kw: Any) -> CommandContext:
-        assert self.store is not None
         return CommandContext(self.settings, self.aws, self.store, user_id=user_id, channel_id=channel_id, **kw)
 
 

@@ -73,7 +73,7 @@ def _run(command_line: str, out: Path) -> int:
         known = ", ".join(c.name for c in COMMANDS)
         print(f"opsbot: unknown command {name!r}; one of: {known}", file=sys.stderr)
         return EXIT_USAGE
-    runtime = Runtime(load_settings())
+    runtime = Runtime.from_settings(load_settings())
     ctx = runtime.context("cli", "cli", progress=lambda line: print(line, file=sys.stderr), trusted=True)
     reply = run_command(command, text, ctx)
     print(as_text(reply), file=sys.stdout if reply.ok else sys.stderr)
@@ -107,7 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     if socket_mode and not settings.slack_app_token:
         raise SettingsError("missing setting: SLACK_APP_TOKEN (for Socket Mode), or pass --http")
     settings.require_slack(socket_mode=socket_mode)
-    runtime = Runtime(settings)
+    runtime = Runtime.from_settings(settings)
     app = build_app(runtime)
     start_background_jobs(runtime, app.client)
     if socket_mode:

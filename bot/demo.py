@@ -238,7 +238,7 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
                 "OPSBOT_PUBLIC_URL": base_url,
             }
         )
-        runtime = Runtime(settings)
+        runtime = Runtime.from_settings(settings)
         app = build_app(runtime)
         wsgi["app"] = OpsbotWsgi(runtime, app, COMMANDS)
         threading.Thread(target=server.run, daemon=True).start()

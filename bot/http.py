@@ -35,7 +35,6 @@ def route_request(
                 continue
             if method != route.method:
                 return HttpResponse(405, f"use {route.method}\n")
-            assert runtime.store is not None
             user_id = token_owner(runtime.store, authorization)
             if user_id is None:
                 return HttpResponse(401, f"missing or revoked token; get one with `{command.name} token`\n")

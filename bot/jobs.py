@@ -49,11 +49,9 @@ def configured_jobs(runtime: Runtime, client: WebClient) -> list[Job]:
     interval = monitor_interval(runtime.settings)
     if interval:
         post = slack_poster(client)
-        store = runtime.store
-        assert store is not None
 
         def check_capacity() -> None:
-            run_capacity_check(runtime.aws, store, runtime.settings, post)
+            run_capacity_check(runtime.aws, runtime.store, runtime.settings, post)
 
         jobs.append(Job("lambda-capacity", interval, check_capacity))
     return jobs

@@ -27,7 +27,7 @@ __all__ = ["capacity_handler", "slack_handler"]
 
 @cache
 def _runtime() -> Runtime:
-    return Runtime(load_settings())
+    return Runtime.from_settings(load_settings())
 
 
 @cache

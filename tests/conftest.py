@@ -120,7 +120,7 @@ def serve_bot(tmp_path: Path, aws_clients: AwsClients) -> Iterator[Callable[...,
                 **env,
             }
         )
-        runtime = Runtime(settings, aws_clients)
+        runtime = Runtime.from_settings(settings, aws_clients)
         app = build_app(runtime, commands=commands)
         server = waitress.create_server(OpsbotWsgi(runtime, app, commands), host="127.0.0.1", port=0, threads=16)
         threading.Thread(target=server.run, daemon=True).start()

@@ -69,5 +69,5 @@ def test_token_from_slack_opens_the_ssh_endpoint(
     assert _get(bot.base_url + "/eb/shop-prod/ip/3", token)[0] == 404
     assert _get(bot.base_url + "/eb/bad;name/ip", token)[0] == 400
 
-    (entry, *_) = bot.runtime.store.audit_log("http")  # type: ignore[union-attr]
+    (entry, *_) = bot.runtime.store.audit_log("http")
     assert entry.user_id == "U0ALICE" and entry.detail["status"] == 400

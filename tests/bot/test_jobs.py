@@ -33,11 +33,13 @@ def test_a_failing_job_keeps_running() -> None:
 
 def test_capacity_monitor_job_is_on_only_when_configured(tmp_path: Path, aws_clients: AwsClients) -> None:
     client = WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/")
-    off = Runtime(load_settings({"OPSBOT_STATE": str(tmp_path / "a.db")}), aws_clients)
+    off = Runtime.from_settings(load_settings({"OPSBOT_STATE": str(tmp_path / "a.db")}), aws_clients)
     assert configured_jobs(off, client) == []
 
     config = tmp_path / "opsbot.toml"
     config.write_text('[commands.lambda-capacity]\nmonitor_every_seconds = 300\nalert_channel = "C0ALERTS"\n')
-    on = Runtime(load_settings({"OPSBOT_STATE": str(tmp_path / "b.db"), "OPSBOT_CONFIG": str(config)}), aws_clients)
+    on = Runtime.from_settings(
+        load_settings({"OPSBOT_STATE": str(tmp_path / "b.db"), "OPSBOT_CONFIG": str(config)}), aws_clients
+    )
     (job,) = configured_jobs(on, client)
     assert (job.name, job.interval_seconds) == ("lambda-capacity", 300)

@@ -115,7 +115,9 @@ def test_route_for_an_auto_scaling_group_whose_name_has_a_slash(runtime: Runtime
 
 @pytest.fixture
 def served(runtime: Runtime) -> Iterator[str]:
-    runtime.settings = dataclasses.replace(runtime.settings, slack_bot_token="xoxb-unused")  # Bolt insists on one
+    runtime = dataclasses.replace(
+        runtime, settings=dataclasses.replace(runtime.settings, slack_bot_token="xoxb-unused")
+    )  # Bolt insists on a token
     wsgi = OpsbotWsgi(runtime, build_app(runtime, verify_token=False), COMMANDS)
     server = waitress.create_server(wsgi, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
