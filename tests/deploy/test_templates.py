@@ -55,10 +55,12 @@ def actions() -> set[str]:
     return {a for s in statements() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
 
 
-def test_cfn_lint_finds_nothing_in_any_region(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cfn_lint_finds_no_error_or_warning_in_any_region(monkeypatch: pytest.MonkeyPatch) -> None:
     # cfn-lint's SAM transform sets AWS_DEFAULT_REGION for each region it checks; keep it here
     monkeypatch.setenv("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    assert [str(m) for m in lint_all(TEMPLATE.read_text())] == []
+    matches = lint_all(TEMPLATE.read_text())
+    # Informational rules (I....) are suggestions that vary between cfn-lint releases.
+    assert [str(m) for m in matches if not m.rule.id.startswith("I")] == []
 
 
 def test_the_monitor_runs_every_five_minutes_by_default_through_the_lambda_handler() -> None:
