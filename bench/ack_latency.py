@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
 import waitress  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
 from slack_bolt import Ack, App, Respond  # noqa: E402
 from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
@@ -45,6 +44,7 @@ from slack_sdk import WebClient  # noqa: E402
 from bot.app import Runtime, build_app  # noqa: E402
 from bot.aws import AwsClients  # noqa: E402
 from bot.http import OpsbotWsgi  # noqa: E402
+from bot.local_aws import moto_server, use_fake_credentials  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_standin import Delivery, SlackStandIn, send_signed, slash_command_form  # noqa: E402
 from commands import COMMANDS  # noqa: E402
@@ -106,32 +106,18 @@ class _ProxyServer(ThreadingHTTPServer):
 @contextlib.contextmanager
 def slow_aws(delay: float) -> Iterator[_ProxyServer]:
     """moto seeded with an EB environment, behind the delaying proxy; boto3 is pointed at the proxy."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    proxy: _ProxyServer | None = None
-    try:
-        moto_port = moto.get_host_and_port()[1]
-        _seed(f"http://127.0.0.1:{moto_port}")
-        proxy = _ProxyServer(moto_port, delay)
+    use_fake_credentials()
+    with moto_server() as moto_url:
+        _seed(moto_url)
+        proxy = _ProxyServer(int(moto_url.rsplit(":", 1)[1]), delay)
         threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy.server_port}"
-        yield proxy
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL", None)
-        if proxy is not None:
+        try:
+            yield proxy
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
             proxy.shutdown()
             proxy.server_close()
-        moto.stop()
 
 
 def _seed(moto_url: str) -> None:

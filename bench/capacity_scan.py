@@ -45,6 +45,8 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+from bot.local_aws import moto_server, use_fake_credentials  # noqa: E402
+
 PAGE_SIZE = 50
 _PAGED = {"ListFunctions": "Functions", "ListVersionsByFunction": "Versions"}
 
@@ -261,100 +263,90 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alias-budget", type=int, default=100, help="ListAliases the estimate may spend")
     args = parser.parse_args(argv)
 
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
+    use_fake_credentials()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
+    with moto_server() as moto_url:
+        try:
+            return compare(args, moto_url)
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL_LAMBDA", None)
 
+
+def compare(args: argparse.Namespace, moto_url: str) -> int:
+    """Build the account on moto, then run both algorithms through the same paging proxy."""
     from bot.aws import AwsClients
     from bot.code_storage import CallCount, lambda_client, list_function_storage, list_layer_storage, scan_region
     from bot.ratelimit import TokenBucket, pace_client
 
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    moto_port = moto.get_host_and_port()[1]
-    moto_url = f"http://127.0.0.1:{moto_port}"
-    try:
-        started = time.monotonic()
-        build_account(moto_url, args.functions, args.versions)
-        built = time.monotonic() - started
-        probe = boto3.client("lambda", endpoint_url=moto_url).list_functions(FunctionVersion="ALL", MaxItems=5)
-        if not any(f["Version"] != "$LATEST" for f in probe["Functions"]):
-            print("moto does not return published versions for FunctionVersion=ALL; nothing honest to compare.")
-            return 2
-        print(
-            f"account: {args.functions:,} functions × ({args.versions} versions + $LATEST), 3 layers × 2 versions; "
-            f"built on moto in {built:.1f} s"
+    moto_port = int(moto_url.rsplit(":", 1)[1])
+    started = time.monotonic()
+    build_account(moto_url, args.functions, args.versions)
+    built = time.monotonic() - started
+    probe = boto3.client("lambda", endpoint_url=moto_url).list_functions(FunctionVersion="ALL", MaxItems=5)
+    if not any(f["Version"] != "$LATEST" for f in probe["Functions"]):
+        print("moto does not return published versions for FunctionVersion=ALL; nothing honest to compare.")
+        return 2
+    print(
+        f"account: {args.functions:,} functions × ({args.versions} versions + $LATEST), 3 layers × 2 versions; "
+        f"built on moto in {built:.1f} s"
+    )
+    rate = args.rate or 1e9
+    with LambdaProxy(moto_port, latency=args.latency_ms / 1000) as proxy:
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = proxy.url
+        config = Config(retries={"mode": "adaptive", "max_attempts": 8})
+        plain = boto3.client("lambda", endpoint_url=proxy.url, config=config)
+        pace_client(plain, TokenBucket(rate))
+        results = []
+
+        def run(label: str, fn: Any) -> int:
+            proxy.reset_counts()
+            t0 = time.monotonic()
+            total = fn()
+            elapsed = time.monotonic() - t0
+            calls = sum(proxy.calls.values())
+            results.append((label, calls, elapsed, dict(proxy.calls)))
+            return int(total)
+
+        def original() -> int:
+            layers = list_layer_storage(plain, CallCount())  # layers read the same way in both runs
+            return original_scan(plain)[0] + sum(lv.code_size for lv in layers)
+
+        original_bytes = run("original: ListFunctions + ListVersionsByFunction per function", original)
+        aws = AwsClients()
+
+        def ours() -> int:
+            client = lambda_client(aws, "us-east-1", rate)
+            calls = CallCount()
+            functions = list_function_storage(client, calls)
+            layers = list_layer_storage(client, calls)
+            return sum(f.code_bytes for f in functions) + sum(lv.code_size for lv in layers)
+
+        ours_bytes = run("ours: ListFunctions(FunctionVersion=ALL) + layers", ours)
+        full = run(
+            f"ours, whole /lambda-capacity answer (estimate: K={args.keep}, ≤ {args.alias_budget} ListAliases)",
+            lambda: (
+                scan_region(
+                    aws, "us-east-1", now=time.time(), rate=rate, keep=args.keep, alias_budget=args.alias_budget
+                ).listed_bytes
+            ),
         )
-        rate = args.rate or 1e9
-        with LambdaProxy(moto_port, latency=args.latency_ms / 1000) as proxy:
-            os.environ["AWS_ENDPOINT_URL_LAMBDA"] = proxy.url
-            config = Config(retries={"mode": "adaptive", "max_attempts": 8})
-            plain = boto3.client("lambda", endpoint_url=proxy.url, config=config)
-            pace_client(plain, TokenBucket(rate))
-            results = []
-
-            def run(label: str, fn: Any) -> int:
-                proxy.reset_counts()
-                t0 = time.monotonic()
-                total = fn()
-                elapsed = time.monotonic() - t0
-                calls = sum(proxy.calls.values())
-                results.append((label, calls, elapsed, dict(proxy.calls)))
-                return int(total)
-
-            def original() -> int:
-                layers = list_layer_storage(plain, CallCount())  # layers read the same way in both runs
-                return original_scan(plain)[0] + sum(lv.code_size for lv in layers)
-
-            original_bytes = run("original: ListFunctions + ListVersionsByFunction per function", original)
-            aws = AwsClients()
-
-            def ours() -> int:
-                client = lambda_client(aws, "us-east-1", rate)
-                calls = CallCount()
-                functions = list_function_storage(client, calls)
-                layers = list_layer_storage(client, calls)
-                return sum(f.code_bytes for f in functions) + sum(lv.code_size for lv in layers)
-
-            ours_bytes = run("ours: ListFunctions(FunctionVersion=ALL) + layers", ours)
-            full = run(
-                f"ours, whole /lambda-capacity answer (estimate: K={args.keep}, ≤ {args.alias_budget} ListAliases)",
-                lambda: (
-                    scan_region(
-                        aws, "us-east-1", now=time.time(), rate=rate, keep=args.keep, alias_budget=args.alias_budget
-                    ).listed_bytes
-                ),
-            )
-            plan = run(
-                f"ours, an exact prune plan for the region (every function's aliases, K={args.keep})",
-                lambda: scan_region(aws, "us-east-1", now=time.time(), rate=rate, keep=args.keep).listed_bytes,
-            )
-        if not original_bytes == ours_bytes == full == plan:
-            print(f"MISMATCH: original {original_bytes:,} bytes, ours {ours_bytes:,}, full scan {full:,}")
-            return 1
-        print(f"both found {ours_bytes:,} bytes (function versions + layers); latency {args.latency_ms:g} ms/request")
-        print(f"client-side rate limit: {args.rate:g} req/s" if args.rate else "client-side rate limit: none")
-        base_calls, base_time = results[0][1], results[0][2]
-        for label, calls, elapsed, by_op in results:
-            ops = ", ".join(f"{op} {n}" for op, n in sorted(by_op.items()))
-            print(
-                f"\n{label}\n  {calls:,} calls, {elapsed:.1f} s wall; at Lambda's 15 req/s quota ≥ {calls / 15:.0f} s"
-            )
-            print(f"  {ops}")
-            print(f"  vs original: {base_calls / calls:.1f}× fewer calls, {base_time / elapsed:.1f}× faster")
-        print("\nThe scheduled monitor reads usage with 1 call (GetAccountSettings); moto lacks it (HTTP 404).")
-        return 0
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL_LAMBDA", None)
-        moto.stop()
+        plan = run(
+            f"ours, an exact prune plan for the region (every function's aliases, K={args.keep})",
+            lambda: scan_region(aws, "us-east-1", now=time.time(), rate=rate, keep=args.keep).listed_bytes,
+        )
+    if not original_bytes == ours_bytes == full == plan:
+        print(f"MISMATCH: original {original_bytes:,} bytes, ours {ours_bytes:,}, full scan {full:,}")
+        return 1
+    print(f"both found {ours_bytes:,} bytes (function versions + layers); latency {args.latency_ms:g} ms/request")
+    print(f"client-side rate limit: {args.rate:g} req/s" if args.rate else "client-side rate limit: none")
+    base_calls, base_time = results[0][1], results[0][2]
+    for label, calls, elapsed, by_op in results:
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(by_op.items()))
+        print(f"\n{label}\n  {calls:,} calls, {elapsed:.1f} s wall; at Lambda's 15 req/s quota ≥ {calls / 15:.0f} s")
+        print(f"  {ops}")
+        print(f"  vs original: {base_calls / calls:.1f}× fewer calls, {base_time / elapsed:.1f}× faster")
+    print("\nThe scheduled monitor reads usage with 1 call (GetAccountSettings); moto lacks it (HTTP 404).")
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.demo_html import write_html
+from bot.local_aws import local_aws
 from bot.reply import Reply, as_text
 from bot.slack_standin import SlackStandIn, button_press_form, send_signed, slash_command_form
 
@@ -160,36 +160,6 @@ def capacity_scene(bot: DemoBot) -> None:
 
 
 SCENES: list[Scene] = [eb_ip_scene, capacity_scene]
-
-
-@contextmanager
-def local_aws() -> Iterator[str]:
-    """moto's server on loopback, and the environment boto3 needs to use it (and nothing else)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto keeps its state per process: start from an empty account even if this process used moto before.
-    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=30).read()
-    saved = dict(os.environ)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ENDPOINT_URL=url,
-        AWS_ACCESS_KEY_ID="demo",
-        AWS_SECRET_ACCESS_KEY="demo",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    try:
-        yield url
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        server.stop()
 
 
 def print_transcript(transcript: list[Entry]) -> None:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 from bot.aws import AwsClients
-
-
-def _require_local() -> None:
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    if not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
-        raise RuntimeError("demo resources are only ever created in a local moto server")
+from bot.local_aws import require_local
 
 
 def seed_eb_environments(aws: AwsClients | None = None) -> None:
     """Two environments (one whose name ends in a digit), stopped and terminated instances, and an
     instance without a public address."""
-    _require_local()
+    require_local()
     aws = aws or AwsClients()
     eb = aws.client("elasticbeanstalk")
     ec2 = aws.client("ec2")

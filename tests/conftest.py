@@ -6,57 +6,42 @@ Fake AWS credentials are forced here so no test can ever reach a real account.
 from __future__ import annotations
 
 import os
-import urllib.request
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import waitress
 
-for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-    os.environ.pop(_name, None)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_CONFIG_FILE=os.devnull,
-    AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-)
+from bot.app import Runtime, build_app
+from bot.aws import AwsClients
+from bot.command import CommandContext, SlashCommand
+from bot.http import OpsbotWsgi
+from bot.local_aws import moto_server, reset_moto, use_fake_credentials
+from bot.settings import Settings, load_settings
+from bot.slack_standin import SlackStandIn, send_signed, slash_command_form
+from bot.state import Store
 
-import threading  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from contextlib import ExitStack  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-import waitress  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-
-from bot.app import Runtime, build_app  # noqa: E402
-from bot.aws import AwsClients  # noqa: E402
-from bot.command import CommandContext, SlashCommand  # noqa: E402
-from bot.http import OpsbotWsgi  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
-from bot.slack_standin import SlackStandIn, send_signed, slash_command_form  # noqa: E402
-from bot.state import Store  # noqa: E402
+# Before any client is built: no test may ever reach a real account.
+use_fake_credentials()
 
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's server: a real HTTP AWS endpoint. boto3 finds it through AWS_ENDPOINT_URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = url
-    yield url
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    server.stop()
+    with moto_server() as url:
+        os.environ["AWS_ENDPOINT_URL"] = url
+        yield url
+        os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 @pytest.fixture
 def moto(moto_url: str) -> str:
     """A moto server emptied before the test."""
-    urllib.request.urlopen(urllib.request.Request(moto_url + "/moto-api/reset", method="POST")).read()
+    reset_moto(moto_url)
     return moto_url
 
 

@@ -3,10 +3,8 @@ the prune rules as pure functions, and the rate limit against a throttling stand
 
 from __future__ import annotations
 
-import io
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,54 +26,17 @@ from bot.code_storage import (
     prune_candidates,
     scan_region,
 )
+from bot.demo_capacity import DemoAccount, demo_account
 from bot.ratelimit import TokenBucket, pace_client
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-def zip_of(n: int) -> bytes:
-    """A deployment package; Lambda's CodeSize is the size of these bytes."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("handler.py", "#" * n)
-    return buf.getvalue()
-
-
-class Account:
-    """Builds functions and layers on moto with a client of its own (not the paced shared one)."""
-
-    def __init__(self) -> None:
-        self.lam = boto3.client("lambda", region_name=REGION)
-        iam = boto3.client("iam", region_name=REGION)
-        self.role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-
-    def function(self, name: str, sizes: list[int]) -> int:
-        """Version i+1 gets a package of sizes[i]; $LATEST keeps the last. Returns the bytes stored."""
-        packages = [zip_of(n) for n in sizes]
-        self.lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=self.role,
-            Handler="handler.main",
-            Code={"ZipFile": packages[0]},
-            Publish=True,
-        )
-        for package in packages[1:]:
-            self.lam.update_function_code(FunctionName=name, ZipFile=package)
-            self.lam.publish_version(FunctionName=name)
-        return sum(len(p) for p in packages) + len(packages[-1])
-
-    def layer(self, name: str, sizes: list[int]) -> int:
-        packages = [zip_of(n) for n in sizes]
-        for package in packages:
-            self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": package})
-        return sum(len(p) for p in packages)
-
-
 @pytest.fixture
-def account(moto: str) -> Account:
-    return Account()
+def account(moto: str) -> DemoAccount:
+    # A client of its own, so building the account is not paced by the shared clients' limiter.
+    return demo_account(AwsClients(), REGION)
 
 
 class StubbedAws(AwsClients):
@@ -94,7 +55,7 @@ class StubbedAws(AwsClients):
 
 
 def test_scan_counts_every_version_and_every_layer_version_to_the_byte(
-    account: Account, aws_clients: AwsClients
+    account: DemoAccount, aws_clients: AwsClients
 ) -> None:
     expected_functions = account.function("orders", [1000, 3000, 5000]) + account.function("tiny", [10])
     expected_layers = account.layer("deps", [2000, 2500])
@@ -111,7 +72,7 @@ def test_scan_counts_every_version_and_every_layer_version_to_the_byte(
 
 
 def test_without_get_account_settings_the_report_says_so_and_uses_the_listed_total(
-    account: Account, aws_clients: AwsClients
+    account: DemoAccount, aws_clients: AwsClients
 ) -> None:
     stored = account.function("api", [400])
     report = scan_region(aws_clients, REGION, now=0.0, rate=1000)
@@ -121,7 +82,7 @@ def test_without_get_account_settings_the_report_says_so_and_uses_the_listed_tot
     assert "does not implement GetAccountSettings (HTTP 404, as on moto)" in report.account_note
 
 
-def test_known_layer_sizes_are_not_read_again(account: Account, aws_clients: AwsClients) -> None:
+def test_known_layer_sizes_are_not_read_again(account: DemoAccount, aws_clients: AwsClients) -> None:
     account.layer("deps", [100, 200])
     first = scan_region(aws_clients, REGION, now=0.0, rate=1000)
     again = scan_region(
@@ -132,7 +93,7 @@ def test_known_layer_sizes_are_not_read_again(account: Account, aws_clients: Aws
 
 
 def test_the_estimate_reads_aliases_of_the_functions_with_most_to_free_first(
-    account: Account, aws_clients: AwsClients
+    account: DemoAccount, aws_clients: AwsClients
 ) -> None:
     account.function("big", [5000, 5000, 5000])
     account.function("small", [100, 100, 100])
@@ -359,7 +320,7 @@ def throttling_lambda(moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
 
 
 def test_throttled_scan_is_retried_and_the_result_is_exact(
-    account: Account, throttling_lambda: tuple[LambdaProxy, AwsClients]
+    account: DemoAccount, throttling_lambda: tuple[LambdaProxy, AwsClients]
 ) -> None:
     proxy, aws = throttling_lambda
     expected = sum(account.function(f"fn-{i}", [100 + i, 200]) for i in range(12))
@@ -369,7 +330,7 @@ def test_throttled_scan_is_retried_and_the_result_is_exact(
 
 
 def test_the_limiter_keeps_the_request_rate_at_the_configured_rate(
-    account: Account, throttling_lambda: tuple[LambdaProxy, AwsClients]
+    account: DemoAccount, throttling_lambda: tuple[LambdaProxy, AwsClients]
 ) -> None:
     proxy, aws = throttling_lambda
     for i in range(12):
