@@ -99,6 +99,8 @@ def _ssh_config(environment: str, token_file: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from slack_bolt.error import BoltError
+
     from bot.app import Runtime, build_app
     from bot.jobs import start_background_jobs
 
@@ -108,7 +110,13 @@ def _serve(args: argparse.Namespace) -> int:
         raise SettingsError("missing setting: SLACK_APP_TOKEN (for Socket Mode), or pass --http")
     settings.require_slack(socket_mode=socket_mode)
     runtime = Runtime.from_settings(settings)
-    app = build_app(runtime)
+    try:
+        app = build_app(runtime)  # checks the token with auth.test
+    except BoltError as exc:
+        raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused it ({exc})") from None
+    except OSError as exc:  # URLError included: Slack is unreachable
+        reason = getattr(exc, "reason", exc)
+        raise SettingsError(f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url} ({reason})") from None
     start_background_jobs(runtime, app.client)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

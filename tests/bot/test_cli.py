@@ -65,3 +65,27 @@ def test_the_console_script_exit_code_reaches_the_shell(moto: str, tmp_path: Pat
     assert done.returncode == EXIT_FAILED
     assert "no-such-env" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_with_slack_unreachable_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-x")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
+    assert main(["serve", "--http"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "SLACK_API_URL: cannot reach Slack at http://127.0.0.1:9/api/" in err and "Traceback" not in err
+
+
+def test_serve_with_a_refused_token_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.slack_standin import SlackStandIn
+
+    with SlackStandIn() as standin:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+        monkeypatch.setenv("SLACK_API_URL", standin.api_url)
+        assert main(["serve", "--http"]) == EXIT_USAGE
+    assert "SLACK_BOT_TOKEN: Slack refused it" in capsys.readouterr().err
