@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.reply import Reply, as_text, buttons
 from bot.settings import SettingsError, load_settings
 
 log = logging.getLogger("opsbot")
@@ -28,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help='run a slash command here and print the answer, e.g. opsbot run "/eb-ip my-env"')
     run.add_argument("command_line", metavar="COMMAND", help="the slash command and its text, quoted")
     run.add_argument("--out", type=Path, default=Path("."), help="where to save files a reply carries")
+    run.add_argument(
+        "--press",
+        metavar="ACTION_ID",
+        action="append",
+        default=[],
+        help="then press this button of the reply, as Slack would (e.g. to confirm a prune plan)",
+    )
 
     ssh = sub.add_parser("ssh-config", help="print an ~/.ssh/config block for an Elastic Beanstalk environment")
     ssh.add_argument("environment")
@@ -48,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "serve":
             return _serve(args)
         if args.action == "run":
-            return _run(args.command_line, args.out)
+            return _run(args.command_line, args.out, args.press)
         if args.action == "ssh-config":
             return _ssh_config(args.environment, args.token_file)
         from bot.demo import run_demo
@@ -61,10 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _run(command_line: str, out: Path) -> int:
+def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
     from bot.app import Runtime
-    from bot.command import run_command
-    from bot.reply import as_text
+    from bot.command import run_button, run_command
     from commands import COMMANDS, find
 
     name, _, text = command_line.strip().partition(" ")
@@ -76,13 +83,27 @@ def _run(command_line: str, out: Path) -> int:
     runtime = Runtime.from_settings(load_settings())
     ctx = runtime.context("cli", "cli", progress=lambda line: print(line, file=sys.stderr), trusted=True)
     reply = run_command(command, text, ctx)
+    _show(reply, out)
+    for action_id in presses:
+        button = next((b for b in buttons(reply.blocks) if b.get("action_id") == action_id), None)
+        if button is None:
+            print(f"opsbot: the reply has no button {action_id!r}", file=sys.stderr)
+            return EXIT_USAGE
+        reply = run_button(command, action_id, str(button.get("value", "")), ctx)
+        _show(reply, out)
+    offered = [f"{b.get('action_id')} ({b.get('text', {}).get('text', '')})" for b in buttons(reply.blocks)]
+    if offered and not presses:
+        print(f"buttons: {', '.join(offered)}; run again with --press ACTION_ID to press one", file=sys.stderr)
+    return EXIT_OK if reply.ok else EXIT_FAILED
+
+
+def _show(reply: Reply, out: Path) -> None:
     print(as_text(reply), file=sys.stdout if reply.ok else sys.stderr)
     for attachment in reply.files:
         out.mkdir(parents=True, exist_ok=True)
         path = out / attachment.filename
         path.write_bytes(attachment.content)
         print(f"saved {path}", file=sys.stderr)
-    return EXIT_OK if reply.ok else EXIT_FAILED
 
 
 def _ssh_config(environment: str, token_file: str) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.demo_html import write_html
 from bot.local_aws import local_aws
-from bot.reply import Reply, as_text
+from bot.reply import Reply, as_text, buttons
 from bot.slack_standin import SlackStandIn, button_press_form, send_signed, slash_command_form
 
 ADMIN = "U0ADMIN"
@@ -132,10 +132,9 @@ def eb_ip_scene(bot: DemoBot) -> None:
 def _button(entry: Entry, action_id: str) -> tuple[str, str]:
     """The value and label of a button in the reply, as Slack would show it."""
     for reply in entry.replies:
-        for block in reply.get("blocks") or []:
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
-                    return str(element.get("value", "")), str(element.get("text", {}).get("text", ""))
+        for button in buttons(reply.get("blocks") or []):
+            if button.get("action_id") == action_id:
+                return str(button.get("value", "")), str(button.get("text", {}).get("text", ""))
     shown = " / ".join(str(r.get("text", "")) for r in entry.replies)
     raise RuntimeError(f"the demo expected a {action_id} button in the reply to {entry.said}, got: {shown}")
 

@@ -80,6 +80,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every button in the blocks, in order."""
+    return [
+        element
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    ]
+
+
 def as_text(reply: Reply) -> str:
     """What Slack shows, as plain text for a terminal: the blocks when there are any, else the text."""
     if not reply.blocks:

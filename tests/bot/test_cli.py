@@ -89,3 +89,20 @@ def test_serve_with_a_refused_token_names_it(
         monkeypatch.setenv("SLACK_API_URL", standin.api_url)
         assert main(["serve", "--http"]) == EXIT_USAGE
     assert "SLACK_BOT_TOKEN: Slack refused it" in capsys.readouterr().err
+
+
+def test_a_prune_is_confirmed_from_the_terminal_with_press(moto: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.aws import AwsClients
+    from bot.demo_capacity import seed_demo_functions
+
+    seed_demo_functions(AwsClients())
+    assert main(["run", "/lambda-capacity prune"]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "[ Delete 12 versions (3.6 MiB) ]" in captured.out
+    assert "buttons: lambda_capacity_prune_delete (Delete 12 versions (3.6 MiB))" in captured.err
+
+    assert main(["run", "/lambda-capacity prune", "--press", "lambda_capacity_prune_delete"]) == EXIT_OK
+    assert "deleted 12 of 12 versions, freed 3.6 MiB" in capsys.readouterr().out
+
+    assert main(["run", "/lambda-capacity prune", "--press", "no_such_button"]) == EXIT_USAGE
+    assert "the reply has no button 'no_such_button'" in capsys.readouterr().err
