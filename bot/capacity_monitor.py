@@ -5,14 +5,13 @@ as CloudWatch metrics, makes sure the CloudWatch alarm exists (the durable, pagi
 signal) and posts to Slack once when usage crosses the threshold and once when it recovers.
 Recovery needs usage to fall a margin below the threshold, so a reading that hovers around it
 does not alert on every run. The check itself does no Slack I/O, it calls the `post` it is
-given; `slack_poster` makes one from a WebClient for the serve job and the Lambda entry point.
+given; `slack_poster` makes one from a WebClient for the serve job and for the scheduled Lambda,
+whose entry point (`capacity_handler`, configured by environment variables) is in bot.lambda_handler.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -32,8 +31,8 @@ from bot.code_storage import (
     read_account_storage,
     sample_series,
 )
-from bot.delivery import ChannelPacer, make_web_client
-from bot.settings import Settings, SettingsError, load_settings
+from bot.delivery import ChannelPacer
+from bot.settings import Settings, SettingsError
 from bot.state import Store
 
 log = logging.getLogger(__name__)
@@ -84,6 +83,12 @@ def forecast_growth(
     if limit_bytes and slope > 0:
         until = max(0.0, (limit_bytes - values[-1]) / slope)
     return StorageForecast(len(recent), slope, until)
+
+
+def recorded_forecast(store: Store, region: str, *, now: float, limit_bytes: int | None) -> StorageForecast:
+    """The forecast from the usage the monitor and /lambda-capacity have recorded for `region`."""
+    history = store.samples(sample_series(region), since=now - FORECAST_WINDOW_DAYS * 86400)
+    return forecast_growth(history, now=now, limit_bytes=limit_bytes)
 
 
 def forecast_text(forecast: StorageForecast, now: float, tz: tzinfo) -> str:
@@ -336,10 +341,8 @@ def check_reading(
 ) -> CapacityCheck:
     """Record, publish and alarm on one reading; alert on a crossing or a recovery."""
     home = config.metrics_region or aws.default_region
-    series = sample_series(reading.region)
-    store.add_sample(series, reading.at, reading.usage_bytes)
-    history = store.samples(series, since=reading.at - FORECAST_WINDOW_DAYS * 86400)
-    forecast = forecast_growth(history, now=reading.at, limit_bytes=reading.limit_bytes)
+    store.add_sample(sample_series(reading.region), reading.at, reading.usage_bytes)
+    forecast = recorded_forecast(store, reading.region, now=reading.at, limit_bytes=reading.limit_bytes)
     publish_metrics(aws.client("cloudwatch", home), reading)
     alarm_name, alarm_state = ensure_alarm(aws, config, reading.region, home)
 
@@ -385,7 +388,7 @@ def run_capacity_check(
     return checks
 
 
-# -- entry points
+# -- for the runners: the serve job (bot.jobs) and the scheduled Lambda (bot.lambda_handler)
 
 
 def monitor_interval(settings: Settings) -> float | None:
@@ -393,8 +396,7 @@ def monitor_interval(settings: Settings) -> float | None:
 
     On with `monitor_every_seconds = N` (at least 60) in [commands.lambda-capacity].
     """
-    seconds = number_option(settings.options_for(COMMAND), "monitor_every_seconds", None, minimum=60)
-    return seconds
+    return number_option(settings.options_for(COMMAND), "monitor_every_seconds", None, minimum=60)
 
 
 def slack_poster(client: Any, pacer: ChannelPacer | None = None) -> PostFn:
@@ -406,57 +408,3 @@ def slack_poster(client: Any, pacer: ChannelPacer | None = None) -> PostFn:
         client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
     return post
-
-
-_ENV_OPTIONS = {  # the scheduled Lambda is configured by its template, not a TOML file
-    "OPSBOT_CAPACITY_THRESHOLD_PERCENT": ("alarm_threshold_percent", float),
-    "OPSBOT_CAPACITY_THRESHOLD_BYTES": ("alarm_threshold_bytes", int),
-    "OPSBOT_CAPACITY_ALERT_CHANNEL": ("alert_channel", str),
-    "OPSBOT_CAPACITY_SNS_TOPIC_ARN": ("sns_topic_arn", str),
-    "OPSBOT_CAPACITY_REGIONS": ("monitor_regions", str),
-}
-_lambda_aws: AwsClients | None = None  # reused by warm invocations: clients are expensive
-
-
-def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
-    """Settings plus the monitor's options from environment variables and the token from SSM."""
-    settings = load_settings(env)
-    options = dict(settings.options_for(COMMAND))
-    for var, (key, kind) in _ENV_OPTIONS.items():
-        if env.get(var):
-            try:
-                options[key] = kind(env[var])
-            except ValueError:
-                raise SettingsError(f"{var}: expected a {kind.__name__}, got {env[var]!r}") from None
-    token = settings.slack_bot_token
-    parameter = env.get("OPSBOT_SLACK_TOKEN_PARAMETER")
-    if not token and parameter:
-        token = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
-    return dataclasses.replace(
-        settings,
-        slack_bot_token=token,
-        command_options={**settings.command_options, COMMAND.lstrip("/"): options},
-    )
-
-
-def capacity_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled Lambda's entry point (EventBridge): one monitor run, a summary for the logs."""
-    global _lambda_aws
-    aws = _lambda_aws = _lambda_aws or AwsClients()
-    settings = settings_from_env(os.environ, aws)
-    store = Store.open(settings.state_url)
-    post = slack_poster(make_web_client(settings)) if settings.slack_bot_token else None
-    checks = run_capacity_check(aws, store, settings, post, regions=(event or {}).get("regions"))
-    return {
-        "regions": [
-            {
-                "region": c.region,
-                "usage_bytes": c.reading.usage_bytes if c.reading else None,
-                "percent": c.reading.percent if c.reading else None,
-                "transition": c.transition,
-                "alerted": c.alerted,
-                "error": c.error,
-            }
-            for c in checks
-        ]
-    }

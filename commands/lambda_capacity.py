@@ -4,13 +4,13 @@
 quota, what functions and layers account for it, the growth forecast and what a prune would
 free. `/lambda-capacity prune [--keep K] [function] [--region R]` (admins) shows a plan with a
 Delete button; another admin may press it. Scanning lives in bot.code_storage, shared with the
-monitor; this module parses, renders and carries out a confirmed plan.
+monitor, and carrying out a confirmed plan in bot.code_storage_prune; this module parses,
+renders, and answers the command and its buttons.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,24 +20,19 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws import describe_aws_error
-from bot.capacity_monitor import forecast_growth, forecast_text, number_option
+from bot.capacity_monitor import forecast_text, number_option, recorded_forecast
 from bot.code_storage import (
     CACHE_NAMESPACE,
     DEFAULT_RATE,
-    PLAN_NAMESPACE,
     PLAN_TTL_SECONDS,
-    CallCount,
     CodeStorageReport,
-    FunctionReferences,
     PruneCandidate,
     PrunePlan,
     human_bytes,
-    lambda_client,
-    list_aliased_versions,
-    list_mapped_versions,
     sample_series,
     scan_region,
 )
+from bot.code_storage_prune import PlanExpired, PlanUsed, PruneOutcome, carry_out, claim_plan, store_plan
 from bot.command import CommandContext, CommandError, SlashCommand, UsageError, require_admin
 from bot.reply import Reply, code_sections, context, fit_blocks, header, section
 from bot.settings import SettingsError
@@ -187,9 +182,9 @@ def _attribution(report: CodeStorageReport) -> str:
 
 def _prune_estimate(report: CodeStorageReport) -> str:
     candidates = report.prune_candidates()
-    unread = report.prune_candidates(aliases_read=False) or []
     if candidates is None:
         return ""
+    unread = report.prune_candidates(aliases_read=False) or []
     if not candidates and not unread:
         return f"Nothing to prune: no function has unreferenced versions beyond its newest {report.keep}."
     exact = sum(c.code_size for c in candidates)
@@ -326,6 +321,29 @@ def render_plan(plan: PrunePlan, report: CodeStorageReport) -> Reply:
     return Reply(text=f"Prune plan: delete {_n(n, 'version')} in {plan.region}, freeing {amount}.", blocks=blocks)
 
 
+def render_outcome(plan: PrunePlan, outcome: PruneOutcome, approver: str) -> Reply:
+    freed = human_bytes(sum(c.code_size for c in outcome.deleted))
+    total = len(plan.candidates)
+    head = (
+        f"Pruned {plan.region}: deleted {len(outcome.deleted):,} of {_n(total, 'version')}, freed {freed}. "
+        f"Approved by <@{approver}>, requested by <@{plan.requested_by}>."
+    )
+    lines = [f"deleted  {c.function}:{c.version}  {human_bytes(c.code_size)}" for c in outcome.deleted]
+    lines += [f"skipped  {c.function}:{c.version}  {why}" for c, why in outcome.skipped]
+    lines += [f"FAILED   {c.function}:{c.version}  {why}" for c, why in outcome.failed]
+    blocks = [section(head)]
+    if outcome.failed:
+        failed = _n(len(outcome.failed), "deletion")
+        blocks.append(section(f":warning: {failed} failed; those versions are still there."))
+    blocks.extend(code_sections(lines))
+    text = head
+    if outcome.failed:
+        text += " Failed: " + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.failed)
+    if outcome.skipped:
+        text += " Skipped: " + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.skipped)
+    return Reply(text=text, blocks=fit_blocks(blocks), replace_original=True, ok=not outcome.failed)
+
+
 # -- scanning with the cache
 
 
@@ -358,9 +376,14 @@ def fresh_report(
         alias_budget=opts.alias_budget,
         progress=progress,
     )
-    ctx.store.put(CACHE_NAMESPACE, region, report.to_json())
-    ctx.store.add_sample(sample_series(region), report.scanned_at, report.usage_bytes)
+    _remember(ctx, report)
     return report
+
+
+def _remember(ctx: CommandContext, report: CodeStorageReport) -> None:
+    """Cache a whole-region report for the next answer and sample it for the forecast."""
+    ctx.store.put(CACHE_NAMESPACE, report.region, report.to_json())
+    ctx.store.add_sample(sample_series(report.region), report.scanned_at, report.usage_bytes)
 
 
 def _default_region(ctx: CommandContext, region: str | None) -> str:
@@ -371,8 +394,7 @@ def _default_region(ctx: CommandContext, region: str | None) -> str:
 
 
 def _outlook(ctx: CommandContext, report: CodeStorageReport, now: float) -> str:
-    samples = ctx.store.samples(sample_series(report.region), since=now - 15 * 86400)
-    forecast = forecast_growth(samples, now=now, limit_bytes=report.limit_bytes)
+    forecast = recorded_forecast(ctx.store, report.region, now=now, limit_bytes=report.limit_bytes)
     return forecast_text(forecast, now, ctx.settings.timezone)
 
 
@@ -418,159 +440,47 @@ def make_plan(request: PruneRequest, ctx: CommandContext, opts: CapacityOptions)
     if request.function and not report.functions:
         raise CommandError(f"There is no function {request.function} in {region}.")
     if not request.function:  # a whole-region scan: as good as any for the next answer
-        ctx.store.put(CACHE_NAMESPACE, region, report.to_json())
-        ctx.store.add_sample(sample_series(region), report.scanned_at, report.usage_bytes)
-    candidates = report.prune_candidates() or []
-    if not candidates:
+        _remember(ctx, report)
+    plan = store_plan(ctx.store, report, keep=request.keep, requested_by=ctx.user_id, function=request.function)
+    if plan is None:
         scope = request.function or region
         return Reply(text=f"Nothing to prune in {scope}: no unreferenced versions beyond the newest {request.keep}.")
-    plan = PrunePlan(
-        id=secrets.token_urlsafe(12),
-        region=region,
-        keep=request.keep,
-        requested_by=ctx.user_id,
-        created_at=now,
-        candidates=tuple(candidates),
-        function=request.function,
-    )
-    ctx.store.put(PLAN_NAMESPACE, plan.id, {"plan": plan.to_json(), "used_by": None, "outcome": None})
-    ctx.store.audit(ctx.user_id, "lambda-capacity.plan", plan=plan.id, region=region, versions=len(candidates))
     return render_plan(plan, report)
 
 
-_claim_lock = threading.Lock()  # a double press arrives on two worker threads at once
-
-
-def claim_plan(ctx: CommandContext, plan_id: str, outcome: str) -> PrunePlan | Reply:
-    """The plan, marked used by this press before anything is deleted; or why it cannot be used."""
-    with _claim_lock:
-        stored = ctx.store.get(PLAN_NAMESPACE, plan_id)
-        if stored is None:
-            raise CommandError(f"This prune plan is unknown to the bot; run `{NAME} prune` again.")
-        record = dict(stored.value)
-        if record.get("outcome") == "expired":
+def _claim(ctx: CommandContext, plan_id: str, outcome: str) -> PrunePlan | Reply:
+    """The plan this press may use, or the reply saying why it may not."""
+    claim = claim_plan(ctx.store, plan_id, ctx.user_id, outcome, ctx.now().timestamp())
+    if claim is None:
+        raise CommandError(f"This prune plan is unknown to the bot; run `{NAME} prune` again.")
+    if isinstance(claim, PlanUsed):
+        if claim.outcome == "expired":
             return Reply.private("This prune plan expired; nothing was deleted.")
-        if record.get("used_by"):
-            return Reply.private(
-                f"This prune plan was already {record['outcome']} by <@{record['used_by']}>; nothing more was done."
-            )
-        plan = PrunePlan.from_json(record["plan"])
-        if plan.expired(ctx.now().timestamp()):
-            record.update(used_by=ctx.user_id, outcome="expired")
-            ctx.store.put(PLAN_NAMESPACE, plan_id, record)
-            return Reply(
-                text=f"This prune plan expired ({PLAN_TTL_SECONDS // 60} minutes); nothing was deleted. "
-                f"Run `{NAME} prune --region {plan.region}` for a new one.",
-                replace_original=True,
-            )
-        record.update(used_by=ctx.user_id, outcome=outcome)
-        ctx.store.put(PLAN_NAMESPACE, plan_id, record)
-        return plan
-
-
-@dataclass(frozen=True)
-class PruneOutcome:
-    deleted: list[PruneCandidate]
-    skipped: list[tuple[PruneCandidate, str]]
-    failed: list[tuple[PruneCandidate, str]]
-
-
-def _current_references(client: Any, plan: PrunePlan) -> dict[str, FunctionReferences | str]:
-    """References now, not when the plan was made: an alias may have moved since."""
-    calls = CallCount()
-    names = sorted({c.function for c in plan.candidates})
-    try:
-        mapped = list_mapped_versions(client, calls)
-    except (ClientError, BotoCoreError) as exc:
-        return dict.fromkeys(names, describe_aws_error(exc))
-    refs: dict[str, FunctionReferences | str] = {}
-    for name in names:
-        try:
-            refs[name] = FunctionReferences(list_aliased_versions(client, name, calls), mapped.get(name, frozenset()))
-        except (ClientError, BotoCoreError) as exc:
-            refs[name] = describe_aws_error(exc)  # unknown references: do not delete
-    return refs
-
-
-def carry_out(plan: PrunePlan, ctx: CommandContext, opts: CapacityOptions) -> PruneOutcome:
-    client = lambda_client(ctx.aws, plan.region, opts.rate)
-    refs = _current_references(client, plan)
-    outcome = PruneOutcome([], [], [])
-    for i, c in enumerate(plan.candidates, start=1):
-        current = refs[c.function]
-        if isinstance(current, str):
-            outcome.skipped.append((c, f"references unreadable: {current}"))
-            continue
-        if c.version in current.protected:
-            why = "now behind an alias" if c.version in current.aliased else "now used by an event source mapping"
-            outcome.skipped.append((c, why))
-            continue
-        try:
-            client.delete_function(FunctionName=c.function, Qualifier=c.version)
-        except (ClientError, BotoCoreError) as exc:
-            reason = describe_aws_error(exc)
-            outcome.failed.append((c, reason))
-            ctx.store.audit(
-                ctx.user_id,
-                "lambda-capacity.delete-failed",
-                function=c.function,
-                version=c.version,
-                plan=plan.id,
-                reason=reason,
-            )
-            continue
-        outcome.deleted.append(c)
-        ctx.store.audit(
-            ctx.user_id,
-            "lambda-capacity.delete",
-            function=c.function,
-            version=c.version,
-            bytes=c.code_size,
-            plan=plan.id,
-            region=plan.region,
-            requested_by=plan.requested_by,
+        return Reply.private(
+            f"This prune plan was already {claim.outcome} by <@{claim.used_by}>; nothing more was done."
         )
-        if i % 10 == 0:
-            ctx.progress(f"Deleted {len(outcome.deleted):,} of {len(plan.candidates):,} versions…")
-    ctx.store.put(CACHE_NAMESPACE, plan.region, None)  # the cached picture is now wrong
-    return outcome
-
-
-def render_outcome(plan: PrunePlan, outcome: PruneOutcome, approver: str) -> Reply:
-    freed = human_bytes(sum(c.code_size for c in outcome.deleted))
-    total = len(plan.candidates)
-    head = (
-        f"Pruned {plan.region}: deleted {len(outcome.deleted):,} of {_n(total, 'version')}, freed {freed}. "
-        f"Approved by <@{approver}>, requested by <@{plan.requested_by}>."
-    )
-    lines = [f"deleted  {c.function}:{c.version}  {human_bytes(c.code_size)}" for c in outcome.deleted]
-    lines += [f"skipped  {c.function}:{c.version}  {why}" for c, why in outcome.skipped]
-    lines += [f"FAILED   {c.function}:{c.version}  {why}" for c, why in outcome.failed]
-    blocks = [section(head)]
-    if outcome.failed:
-        failed = _n(len(outcome.failed), "deletion")
-        blocks.append(section(f":warning: {failed} failed; those versions are still there."))
-    blocks.extend(code_sections(lines))
-    text = head
-    if outcome.failed:
-        text += " Failed: " + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.failed)
-    if outcome.skipped:
-        text += " Skipped: " + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.skipped)
-    return Reply(text=text, blocks=fit_blocks(blocks), replace_original=True, ok=not outcome.failed)
+    if isinstance(claim, PlanExpired):
+        return Reply(
+            text=f"This prune plan expired ({PLAN_TTL_SECONDS // 60} minutes); nothing was deleted. "
+            f"Run `{NAME} prune --region {claim.plan.region}` for a new one.",
+            replace_original=True,
+        )
+    return claim
 
 
 def press_delete(plan_id: str, ctx: CommandContext) -> Reply:
     require_admin(ctx, "delete Lambda versions")  # whoever presses, not whoever asked
-    claimed = claim_plan(ctx, plan_id, "carried out")
+    claimed = _claim(ctx, plan_id, "carried out")
     if isinstance(claimed, Reply):
         return claimed
-    outcome = carry_out(claimed, ctx, CapacityOptions.from_options(ctx.settings.options_for(NAME)))
+    opts = CapacityOptions.from_options(ctx.settings.options_for(NAME))
+    outcome = carry_out(claimed, ctx.aws, ctx.store, approved_by=ctx.user_id, rate=opts.rate, progress=ctx.progress)
     return render_outcome(claimed, outcome, ctx.user_id)
 
 
 def press_cancel(plan_id: str, ctx: CommandContext) -> Reply:
     require_admin(ctx, "cancel a prune")
-    claimed = claim_plan(ctx, plan_id, "cancelled")
+    claimed = _claim(ctx, plan_id, "cancelled")
     if isinstance(claimed, Reply):
         return claimed
     return Reply(text=f"Prune plan cancelled by <@{ctx.user_id}>; nothing was deleted.", replace_original=True)

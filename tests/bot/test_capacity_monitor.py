@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bot import capacity_monitor
+from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.capacity_monitor import (
     STATE_NAMESPACE,
@@ -20,7 +20,6 @@ from bot.capacity_monitor import (
     CapacityReading,
     MonitorConfig,
     StorageForecast,
-    capacity_handler,
     check_reading,
     forecast_growth,
     forecast_text,
@@ -28,6 +27,7 @@ from bot.capacity_monitor import (
     next_alert_state,
     run_capacity_check,
 )
+from bot.lambda_handler import capacity_handler
 from bot.settings import Settings, SettingsError
 from bot.slack_standin import SlackStandIn
 from bot.state import Store
@@ -272,7 +272,7 @@ def test_the_lambda_entry_point_reads_its_settings_and_token_and_posts_to_slack(
     boto3.client("ssm", region_name=REGION).put_parameter(
         Name="/opsbot/slack-token", Value="xoxb-standin", Type="SecureString"
     )
-    monkeypatch.setattr(capacity_monitor, "_lambda_aws", None)  # as in a cold start
+    monkeypatch.setattr(lambda_handler, "_lambda_aws", None)  # as in a cold start
     with SlackStandIn() as slack:
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
         monkeypatch.setenv("OPSBOT_SLACK_TOKEN_PARAMETER", "/opsbot/slack-token")

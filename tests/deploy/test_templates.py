@@ -13,7 +13,7 @@ import pytest
 from cfnlint.api import lint_all
 from cfnlint.decode.decode import decode_str
 
-from bot import capacity_monitor
+from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.demo_capacity import demo_account
 from bot.slack_standin import SlackStandIn
@@ -76,12 +76,12 @@ def test_the_monitor_runs_every_five_minutes_by_default_through_the_lambda_handl
 
 def test_the_environment_names_are_the_ones_the_monitor_reads() -> None:
     names = set(function()["Environment"]["Variables"])
-    assert names == {*capacity_monitor._ENV_OPTIONS, "OPSBOT_STATE", "OPSBOT_SLACK_TOKEN_PARAMETER"}
+    assert names == {*lambda_handler._ENV_OPTIONS, "OPSBOT_STATE", "OPSBOT_SLACK_TOKEN_PARAMETER"}
 
 
 def test_the_handler_the_template_names_is_the_monitor() -> None:
     module = importlib.import_module("bot.lambda_handler")
-    assert module.capacity_handler is capacity_monitor.capacity_handler
+    assert module.capacity_handler is lambda_handler.capacity_handler
 
 
 class RecordingAws(AwsClients):
@@ -109,7 +109,7 @@ def test_the_role_grants_exactly_what_the_monitor_calls(
     account.layer("deps", [500])
     boto3.client("ssm").put_parameter(Name="/opsbot/slack-bot-token", Value="xoxb-standin", Type="SecureString")
     recording = RecordingAws()
-    monkeypatch.setattr(capacity_monitor, "_lambda_aws", recording)
+    monkeypatch.setattr(lambda_handler, "_lambda_aws", recording)
     with SlackStandIn() as slack:
         for name, value in {
             "OPSBOT_STATE": str(tmp_path / "monitor.db"),
@@ -120,7 +120,7 @@ def test_the_role_grants_exactly_what_the_monitor_calls(
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-        capacity_monitor.capacity_handler({}, None)
+        lambda_handler.capacity_handler({}, None)
         assert len(slack.messages("CALERTS")) == 1
 
     assert recording.called == actions()
