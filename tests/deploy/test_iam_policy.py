@@ -12,6 +12,7 @@ POLICY = Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
 # boto3 service name for each IAM prefix used in the policy.
 SERVICES = {
     "cloudwatch": "cloudwatch",
+    "dynamodb": "dynamodb",
     "ec2": "ec2",
     "elasticbeanstalk": "elasticbeanstalk",
     "lambda": "lambda",
