@@ -39,7 +39,8 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, aws: AwsClients | None = None) -> Runtime:
-        return cls(settings, aws or AwsClients(), Store.open(settings.state_url))
+        aws = aws or AwsClients()
+        return cls(settings, aws, Store.open(settings.state_url, aws))
 
     def context(self, user_id: str, channel_id: str, **kw: Any) -> CommandContext:
         return CommandContext(self.settings, self.aws, self.store, user_id=user_id, channel_id=channel_id, **kw)

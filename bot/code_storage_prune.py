@@ -9,7 +9,6 @@ version, so one refusal from AWS costs that version and not the rest. It does no
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,19 +69,16 @@ class PlanExpired:
     plan: PrunePlan
 
 
-# A double press arrives on two worker threads at once. The lock covers one process only: the
-# store has no compare-and-set, so two processes (two Lambda invocations) could both claim.
-_claim_lock = threading.Lock()
-
-
 def claim_plan(
     store: Store, plan_id: str, user_id: str, outcome: str, now: float
 ) -> PrunePlan | PlanUsed | PlanExpired | None:
     """The plan, marked used by this press (with `outcome`) before anything is deleted.
 
-    Otherwise why this press may not use it; None when the store has no such plan.
+    Otherwise why this press may not use it; None when the store has no such plan. A double
+    press arrives on two threads, or two Lambda invocations, at once: the store's atomic claim
+    lets exactly one of them mark the plan; the other reads it again and finds it used.
     """
-    with _claim_lock:
+    while True:
         stored = store.get(PLAN_NAMESPACE, plan_id)
         if stored is None:
             return None
@@ -90,13 +86,10 @@ def claim_plan(
         if record.get("outcome") == "expired" or record.get("used_by"):
             return PlanUsed(record.get("used_by"), record.get("outcome"))
         plan = PrunePlan.from_json(record["plan"])
-        if plan.expired(now):
-            record.update(used_by=user_id, outcome="expired")
-            store.put(PLAN_NAMESPACE, plan_id, record)
-            return PlanExpired(plan)
-        record.update(used_by=user_id, outcome=outcome)
-        store.put(PLAN_NAMESPACE, plan_id, record)
-        return plan
+        expired = plan.expired(now)
+        record.update(used_by=user_id, outcome="expired" if expired else outcome)
+        if store.claim(PLAN_NAMESPACE, plan_id, stored.value, record):
+            return PlanExpired(plan) if expired else plan
 
 
 # -- carrying it out

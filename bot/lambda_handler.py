@@ -28,14 +28,19 @@ from bot.capacity_monitor import run_capacity_check, slack_poster
 from bot.delivery import make_web_client
 from bot.http import route_request
 from bot.settings import Settings, SettingsError, load_settings
-from bot.state import Store
 
 __all__ = ["capacity_handler", "slack_handler"]
 
 
 @cache
+def _aws() -> AwsClients:
+    return AwsClients()  # clients are expensive: one set per container, reused by warm invocations
+
+
+@cache
 def _runtime() -> Runtime:
-    return Runtime.from_settings(load_settings())
+    """Settings, clients and store, once per container (the environment does not change)."""
+    return Runtime.from_settings(settings_from_env(os.environ, _aws()), _aws())
 
 
 @cache
@@ -95,12 +100,21 @@ _ENV_OPTIONS = {  # the scheduled Lambda is configured by its template, not a TO
     "OPSBOT_CAPACITY_SNS_TOPIC_ARN": ("sns_topic_arn", str),
     "OPSBOT_CAPACITY_REGIONS": ("monitor_regions", str),
 }
-_lambda_aws: AwsClients | None = None  # reused by warm invocations: clients are expensive
+# Secrets stay out of the function's configuration: SSM SecureString parameters, read at start.
+_SECRET_PARAMETERS = {
+    "SLACK_BOT_TOKEN": "OPSBOT_SLACK_TOKEN_PARAMETER",
+    "SLACK_SIGNING_SECRET": "OPSBOT_SLACK_SIGNING_SECRET_PARAMETER",
+}
 
 
 def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
-    """Settings plus the monitor's options from environment variables and the token from SSM."""
-    settings = load_settings(env)
+    """Settings from the environment, Slack secrets from SSM, the monitor's options from variables."""
+    resolved = dict(env)
+    for variable, parameter in _SECRET_PARAMETERS.items():
+        if not env.get(variable) and env.get(parameter):
+            reply = aws.client("ssm").get_parameter(Name=env[parameter], WithDecryption=True)
+            resolved[variable] = reply["Parameter"]["Value"]
+    settings = load_settings(resolved)
     options = dict(settings.options_for(CAPACITY_COMMAND))
     for var, (key, kind) in _ENV_OPTIONS.items():
         if env.get(var):
@@ -108,25 +122,18 @@ def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
                 options[key] = kind(env[var])
             except ValueError:
                 raise SettingsError(f"{var}: expected a {kind.__name__}, got {env[var]!r}") from None
-    token = settings.slack_bot_token
-    parameter = env.get("OPSBOT_SLACK_TOKEN_PARAMETER")
-    if not token and parameter:
-        token = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
     return dataclasses.replace(
         settings,
-        slack_bot_token=token,
         command_options={**settings.command_options, CAPACITY_COMMAND.lstrip("/"): options},
     )
 
 
 def capacity_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """The scheduled Lambda's entry point (EventBridge): one monitor run, a summary for the logs."""
-    global _lambda_aws
-    aws = _lambda_aws = _lambda_aws or AwsClients()
-    settings = settings_from_env(os.environ, aws)
-    store = Store.open(settings.state_url)
+    runtime = _runtime()
+    settings = runtime.settings
     post = slack_poster(make_web_client(settings)) if settings.slack_bot_token else None
-    checks = run_capacity_check(aws, store, settings, post, regions=(event or {}).get("regions"))
+    checks = run_capacity_check(runtime.aws, runtime.store, settings, post, regions=(event or {}).get("regions"))
     return {
         "regions": [
             {

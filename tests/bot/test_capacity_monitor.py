@@ -272,7 +272,8 @@ def test_the_lambda_entry_point_reads_its_settings_and_token_and_posts_to_slack(
     boto3.client("ssm", region_name=REGION).put_parameter(
         Name="/opsbot/slack-token", Value="xoxb-standin", Type="SecureString"
     )
-    monkeypatch.setattr(lambda_handler, "_lambda_aws", None)  # as in a cold start
+    lambda_handler._runtime.cache_clear()  # as in a cold start
+    lambda_handler._aws.cache_clear()
     with SlackStandIn() as slack:
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
         monkeypatch.setenv("OPSBOT_SLACK_TOKEN_PARAMETER", "/opsbot/slack-token")
@@ -281,8 +282,11 @@ def test_the_lambda_entry_point_reads_its_settings_and_token_and_posts_to_slack(
         monkeypatch.setenv("OPSBOT_CAPACITY_THRESHOLD_BYTES", "1000")
         monkeypatch.setenv("OPSBOT_CAPACITY_ALERT_CHANNEL", "CALERTS")
 
-        result = capacity_handler({"source": "aws.events"}, None)
-        capacity_handler({"source": "aws.events"}, None)
+        try:
+            result = capacity_handler({"source": "aws.events"}, None)
+            capacity_handler({"source": "aws.events"}, None)
+        finally:
+            lambda_handler._runtime.cache_clear()
 
         assert result["regions"][0]["transition"] == "crossed" and result["regions"][0]["alerted"]
         (message,) = slack.messages("CALERTS")
