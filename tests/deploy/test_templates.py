@@ -1,5 +1,6 @@
-"""deploy/capacity-monitor.yaml: cfn-lint finds nothing, and its role grants exactly the calls the
-monitor makes (recorded from a real run on moto), each scoped as tightly as the action allows."""
+"""deploy/capacity-monitor.yaml: cfn-lint finds nothing, its state lives in DynamoDB, and its role
+grants exactly the calls the monitor makes (recorded from a real run on moto, two runs apart by a
+cold start), each scoped as tightly as the action allows."""
 
 from __future__ import annotations
 
@@ -79,14 +80,65 @@ def test_the_environment_names_are_the_ones_the_monitor_reads() -> None:
     assert names == {*lambda_handler._ENV_OPTIONS, "OPSBOT_STATE", "OPSBOT_SLACK_TOKEN_PARAMETER"}
 
 
+def assert_is_the_state_table(table: dict[str, Any]) -> None:
+    """The schema bot.state_dynamodb needs, billed per request, recoverable, encrypted, and kept."""
+    props = table["Properties"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert sorted((d["AttributeName"], d["AttributeType"]) for d in props["AttributeDefinitions"]) == [
+        ("pk", "S"),
+        ("sk", "S"),
+    ]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_the_state_lives_in_dynamodb_in_a_table_created_unless_one_is_named() -> None:
+    doc = template()
+    assert_is_the_state_table(doc["Resources"]["StateTable"])
+    assert doc["Resources"]["StateTable"]["Condition"] == "CreateStateTable"
+    assert doc["Conditions"]["CreateStateTable"] == {"Fn::Equals": [{"Ref": "StateTableName"}, ""]}
+    table = {"Fn::If": ["CreateStateTable", {"Ref": "StateTable"}, {"Ref": "StateTableName"}]}
+    assert function()["Environment"]["Variables"]["OPSBOT_STATE"] == {
+        "Fn::Sub": ["dynamodb://${Table}", {"Table": table}]
+    }
+
+
 def test_the_handler_the_template_names_exists() -> None:
     module_name, _, function_name = function()["Handler"].rpartition(".")
     handler = getattr(importlib.import_module(module_name), function_name)
     assert handler is lambda_handler.capacity_handler
 
 
+# DynamoDB authorizes a transaction item by item: each element needs the single-item action.
+TRANSACTION_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+
+
+# API operations whose IAM action has another name.
+ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
+def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str]:
+    """The IAM actions one API call needs: its own, or one per item of a DynamoDB transaction."""
+    if service == "dynamodb" and operation in ("TransactWriteItems", "TransactGetItems"):
+        return {f"dynamodb:{TRANSACTION_ITEM_ACTIONS[kind]}" for item in params["TransactItems"] for kind in item}
+    action = f"{service}:{operation}"
+    return {ACTION_OF.get(action, action)}
+
+
 class RecordingAws(AwsClients):
-    """Records every API call as its IAM action."""
+    """Records every API call as the IAM actions it needs."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,24 +149,38 @@ class RecordingAws(AwsClients):
         client = super().client(service, region)
         if id(client) not in self._hooked:
             self._hooked.add(id(client))
-            client.meta.events.register("before-call", lambda model, **_: self.called.add(f"{service}:{model.name}"))
+
+            def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+                self.called |= iam_actions(service, model.name, params)
+
+            client.meta.events.register("before-parameter-build", record)
         return client
 
 
-def test_the_role_grants_exactly_what_the_monitor_calls(
-    moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def create_state_table(name: str) -> str:
+    """A table with the schema the templates create; its OPSBOT_STATE."""
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return f"dynamodb://{name}"
+
+
+def test_the_role_grants_exactly_what_the_monitor_calls(moto: str, monkeypatch: pytest.MonkeyPatch) -> None:
     builder = AwsClients()
     account = demo_account(builder)
     account.function("fn", [1000, 1000])
     account.layer("deps", [500])
     boto3.client("ssm").put_parameter(Name="/opsbot/slack-bot-token", Value="xoxb-standin", Type="SecureString")
+    state = create_state_table("opsbot-monitor-state")
     recording = RecordingAws()
     monkeypatch.setattr(lambda_handler, "_aws", lambda: recording)
     lambda_handler._runtime.cache_clear()
     with SlackStandIn() as slack:
         for name, value in {
-            "OPSBOT_STATE": str(tmp_path / "monitor.db"),
+            "OPSBOT_STATE": state,
             "OPSBOT_CAPACITY_THRESHOLD_BYTES": "1",  # cross at once, so the alert path runs too
             "OPSBOT_CAPACITY_ALERT_CHANNEL": "CALERTS",
             "OPSBOT_SLACK_TOKEN_PARAMETER": "/opsbot/slack-bot-token",
@@ -124,11 +190,13 @@ def test_the_role_grants_exactly_what_the_monitor_calls(
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
         try:
             lambda_handler.capacity_handler({}, None)
+            lambda_handler._runtime.cache_clear()  # a cold start: only the table remembers the alert
+            lambda_handler.capacity_handler({}, None)
         finally:
             lambda_handler._runtime.cache_clear()
-        assert len(slack.messages("CALERTS")) == 1
+        assert len(slack.messages("CALERTS")) == 1  # still over the threshold: no second alert
 
-    assert recording.called == actions()
+    assert recording.called == actions(), sorted(recording.called ^ actions())
 
 
 def test_every_action_is_real_and_scoped_where_it_can_be() -> None:
