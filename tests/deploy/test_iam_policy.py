@@ -11,6 +11,7 @@ import pytest
 POLICY = Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
 # boto3 service name for each IAM prefix used in the policy.
 SERVICES = {
+    "autoscaling": "autoscaling",
     "cloudwatch": "cloudwatch",
     "dynamodb": "dynamodb",
     "ec2": "ec2",
@@ -39,4 +40,8 @@ def test_every_action_is_a_real_api_operation(action: str) -> None:
 
 
 def test_policy_covers_the_eb_ip_lookups() -> None:
-    assert {"ec2:DescribeInstances", "elasticbeanstalk:DescribeEnvironments"} <= set(_actions())
+    assert {
+        "ec2:DescribeInstances",
+        "elasticbeanstalk:DescribeEnvironments",
+        "autoscaling:DescribeAutoScalingGroups",
+    } <= set(_actions())
