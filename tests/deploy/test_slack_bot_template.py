@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from cfnlint.api import lint_all
-from cfnlint.decode.decode import decode_str
 from slack_sdk.signature import SignatureVerifier
 
 from bot import lambda_handler
@@ -29,7 +28,13 @@ from bot.settings import load_settings
 from bot.slack_standin import SlackStandIn, button_press_form, slash_command_form
 from commands import COMMANDS
 from commands.lambda_capacity import ACTION_DELETE
-from tests.deploy.test_templates import RecordingAws, assert_is_the_state_table, create_state_table
+from tests.deploy.test_templates import (
+    RecordingAws,
+    assert_is_the_state_table,
+    create_state_table,
+    load_template,
+    policy_statements,
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATE = DEPLOY / "slack-bot.yaml"
@@ -68,9 +73,7 @@ REQUESTS = [
 
 
 def template() -> dict[str, Any]:
-    doc, errors = decode_str(TEMPLATE.read_text())
-    assert not errors and doc is not None
-    return dict(doc)
+    return load_template(TEMPLATE)
 
 
 def function() -> dict[str, Any]:
@@ -79,14 +82,7 @@ def function() -> dict[str, Any]:
 
 
 def statements() -> list[dict[str, Any]]:
-    """Every statement, conditional ones included (the branch that is not AWS::NoValue)."""
-    found = []
-    for statement in function()["Policies"][0]["Statement"]:
-        if "Fn::If" in statement:
-            _, yes, no = statement["Fn::If"]
-            statement = no if yes == {"Ref": "AWS::NoValue"} else yes
-        found.append(statement)
-    return found
+    return policy_statements(function())
 
 
 def listed(statement: dict[str, Any]) -> list[str]:

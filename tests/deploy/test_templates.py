@@ -30,10 +30,25 @@ UNSCOPABLE = {
 }
 
 
-def template() -> dict[str, Any]:
-    doc, errors = decode_str(TEMPLATE.read_text())
+def load_template(path: Path) -> dict[str, Any]:
+    doc, errors = decode_str(path.read_text())
     assert not errors and doc is not None
     return dict(doc)
+
+
+def policy_statements(function_properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement, conditional ones included (the branch that is not AWS::NoValue)."""
+    found = []
+    for statement in function_properties["Policies"][0]["Statement"]:
+        if "Fn::If" in statement:
+            _, yes, no = statement["Fn::If"]
+            statement = no if yes == {"Ref": "AWS::NoValue"} else yes
+        found.append(statement)
+    return found
+
+
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
 
 
 def function() -> dict[str, Any]:
@@ -42,14 +57,7 @@ def function() -> dict[str, Any]:
 
 
 def statements() -> list[dict[str, Any]]:
-    """Every statement, conditional ones included (the branch that is not AWS::NoValue)."""
-    found = []
-    for statement in function()["Policies"][0]["Statement"]:
-        if "Fn::If" in statement:
-            _, yes, no = statement["Fn::If"]
-            statement = no if yes == {"Ref": "AWS::NoValue"} else yes
-        found.append(statement)
-    return found
+    return policy_statements(function())
 
 
 def actions() -> set[str]:
