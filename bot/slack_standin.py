@@ -3,6 +3,10 @@
 What moto is for AWS: `opsbot demo`, the tests and the benchmarks point a real
 `slack_sdk.WebClient` (and slash-command response_urls) at it, then read back
 what a Slack user would see with `messages()` and what was sent with `calls`.
+
+It speaks Socket Mode too: `apps.connections.open` hands out a ws:// URL on the same
+server (the WebSocket itself is in `slack_standin_socket`), `send_slash_command_over_socket()`
+delivers an envelope to the connected app and `wait_for_ack()` returns the app's ack.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,10 +32,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack_standin_socket import CLOSE_GOING_AWAY, SocketLink, upgrade_refusal
+
 logger = logging.getLogger(__name__)
 
 BOT_USER_ID = "U0OPSBOT"
 BOT_ID = "B0OPSBOT"
+APP_ID = "A0OPSBOT"
 AUTH_TEST = {
     "url": "https://standin.slack.test/",
     "team": "Stand-in",
@@ -45,7 +53,7 @@ Params = dict[str, Any]
 
 @dataclass(frozen=True)
 class RecordedCall:
-    method: str  # "chat.postMessage", or "response_url", or "upload"
+    method: str  # "chat.postMessage", or "response_url", "upload", "socket_ack" (params: the app's ack)
     params: dict[str, Any]
     headers: dict[str, str]  # names lower-cased: clients differ (urllib sends "Content-type")
     at: float  # time.monotonic() when received
@@ -108,10 +116,13 @@ def _required(params: Params, name: str, error: str) -> str:
 class SlackStandIn:
     """Answers like Slack's Web API, remembers every call and the messages it produced."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, bot_token: str = "xoxb-standin") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, bot_token: str = "xoxb-standin", app_token: str = "xapp-standin"
+    ) -> None:
         self.host = host
         self.port = port
         self.bot_token = bot_token
+        self.app_token = app_token  # the app-level token: Socket Mode's apps.connections.open wants it
         self.calls: list[RecordedCall] = []
         self.uploads: dict[str, dict[str, Any]] = {}
         # One condition guards all state, so a call seen by wait_for() has already changed messages().
@@ -121,8 +132,12 @@ class SlackStandIn:
         self._failures: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)  # (status, retry_after)
         self._ts_base = int(time.time())
         self._ts_count = 0
+        self._tickets: set[str] = set()  # from apps.connections.open; each opens /link/ as often as needed
+        self._links: list[SocketLink] = []  # connected Socket Mode clients, the newest last
+        self._envelopes_sent: dict[str, float] = {}  # envelope_id -> time.monotonic() when sent
         self._server: ThreadingHTTPServer | None = None
         self._methods: dict[str, Callable[[Params], Params]] = {
+            "apps.connections.open": self._open_connection,
             "auth.test": lambda _: AUTH_TEST,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
@@ -151,6 +166,12 @@ class SlackStandIn:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            with self._changed:
+                links = list(self._links)
+            for link in links:  # their threads outlive shutdown(): end them, like Slack does, with a close frame
+                link.close(CLOSE_GOING_AWAY, "the Slack stand-in stopped")
+            for link in links:
+                link.finished.wait(timeout=5)
             self._server.server_close()
             self._server = None
 
@@ -207,6 +228,98 @@ class SlackStandIn:
         with self._changed:
             return copy.deepcopy(self._channels.get(channel, []))
 
+    # -- Socket Mode: envelopes out to the newest connected app, its acks back ----------------
+
+    def send_slash_command_over_socket(
+        self,
+        command: str,
+        text: str,
+        user_id: str = "U0DEMO",
+        channel_id: str = "C0DEMO",
+        response_url: str | None = None,
+    ) -> str:
+        """Deliver a slash command the way Socket Mode does; return the envelope_id the app must ack."""
+        url = response_url or self.new_response_url(channel_id)
+        return self._send_envelope("slash_commands", slash_command_form(command, text, url, user_id, channel_id))
+
+    def wait_for_socket_client(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Until `count` Socket Mode clients are connected (an app connects after apps.connections.open)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._links) >= count, timeout):
+                raise TimeoutError(f"waited {timeout}s for {count} Socket Mode client(s), {len(self._links)} connected")
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> tuple[dict[str, Any], float]:
+        """The app's ack for one envelope ({"envelope_id", "payload"?}) and the seconds it took to arrive."""
+
+        def ack() -> RecordedCall | None:
+            calls = (call for call in self.calls if call.method == "socket_ack")
+            return next((call for call in calls if call.params.get("envelope_id") == envelope_id), None)
+
+        with self._changed:
+            sent_at = self._envelopes_sent.get(envelope_id)
+            if sent_at is None:
+                raise KeyError(f"the stand-in sent no envelope {envelope_id!r}")
+            found = self._changed.wait_for(ack, timeout)
+            if found is None:
+                raise TimeoutError(f"waited {timeout}s for the app to ack envelope {envelope_id!r}")
+            return copy.deepcopy(found.params), found.at - sent_at
+
+    def _send_envelope(self, kind: str, payload: Params) -> str:
+        envelope_id = str(uuid.uuid4())
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
+        with self._changed:
+            if not self._links:
+                raise ConnectionError("no Socket Mode client is connected to the Slack stand-in")
+            link = self._links[-1]
+            self._envelopes_sent[envelope_id] = time.monotonic()
+        link.send_text(json.dumps(envelope))  # outside the lock: a slow socket must not stall the Web API
+        return envelope_id
+
+    def _open_connection(self, _: Params) -> Params:
+        ticket = secrets.token_hex(16)
+        self._tickets.add(ticket)
+        return {"url": f"ws://{self.host}:{self.port}/link/?ticket={ticket}"}
+
+    def _socket_refusal(self, query: str, headers: dict[str, str]) -> _Answer | None:
+        """Why GET /link/ may not become a WebSocket, as the HTTP answer; None if it may."""
+        ticket = dict(parse_qsl(query)).get("ticket", "")
+        with self._changed:
+            if ticket not in self._tickets:
+                return _text(403, "invalid_ticket")
+        refusal = upgrade_refusal(headers)
+        return _text(400, refusal) if refusal else None
+
+    def _serve_socket(self, link: SocketLink, key: str) -> None:
+        """On the connection's own server thread until the client leaves."""
+        with self._changed:
+            self._links.append(link)  # before the handshake: senders wait in link.send_text() for it
+            self._changed.notify_all()
+            hello = {
+                "type": "hello",
+                "num_connections": len(self._links),
+                "debug_info": {"host": "standin", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        try:
+            link.open(key, json.dumps(hello))
+            link.receive(self._on_socket_message)
+        finally:
+            with self._changed:
+                self._links.remove(link)
+                self._changed.notify_all()
+
+    def _on_socket_message(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or not message.get("envelope_id"):
+            logger.warning("the Socket Mode client sent something other than an ack: %.200s", text)
+            return
+        with self._changed:
+            self.calls.append(RecordedCall("socket_ack", message, {}, time.monotonic()))
+            self._changed.notify_all()
+
     # -- routing: the HTTP handler calls these with the raw request ------------------------
 
     def _handle_post(self, path: str, body: bytes, headers: dict[str, str]) -> _Answer:
@@ -244,8 +357,13 @@ class SlackStandIn:
         return _json(status, {"ok": False, "error": error}, headers)
 
     def _web_api(self, method: str, params: Params, headers: dict[str, str]) -> _Answer:
-        if headers.get("authorization") != f"Bearer {self.bot_token}":
-            return _json(200, {"ok": False, "error": "invalid_auth"})
+        authorization = headers.get("authorization", "")
+        token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
+        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != wanted:
+            # Slack tells a real token of the wrong kind (xoxb- for xapp-, or back) from a bad one.
+            known = token in (self.bot_token, self.app_token)
+            return _json(200, {"ok": False, "error": "not_allowed_token_type" if known else "invalid_auth"})
         try:
             endpoint = self._methods.get(method)
             if endpoint is None:
@@ -364,15 +482,25 @@ class _Handler(BaseHTTPRequestHandler):
         super().__init__(*args)
 
     def do_GET(self) -> None:
-        found = urlsplit(self.path).path == "/healthz"
-        self._send(_text(200, "ok") if found else _text(404, "not_found"))
+        url = urlsplit(self.path)
+        if url.path == "/link/":
+            headers = self._headers()
+            refusal = self.standin._socket_refusal(url.query, headers)
+            if refusal is not None:
+                self._send(refusal)
+                return
+            self.close_connection = True  # the connection is the WebSocket's now: no HTTP request follows
+            self.standin._serve_socket(SocketLink(self.connection, self.rfile), headers["sec-websocket-key"])
+            return
+        self._send(_text(200, "ok") if url.path == "/healthz" else _text(404, "not_found"))
 
     def do_POST(self) -> None:
         # slack_sdk and urllib always send Content-Length, so chunked bodies are not supported.
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send(
-            self.standin._handle_post(self.path, body, {name.lower(): value for name, value in self.headers.items()})
-        )
+        self._send(self.standin._handle_post(self.path, body, self._headers()))
+
+    def _headers(self) -> dict[str, str]:
+        return {name.lower(): value for name, value in self.headers.items()}
 
     def _send(self, answer: _Answer) -> None:
         self.send_response(answer.status)
@@ -436,7 +564,7 @@ def slash_command_form(
         "user_name": user_id.lower(),
         "command": command,
         "text": text,
-        "api_app_id": "A0OPSBOT",
+        "api_app_id": APP_ID,
         "response_url": response_url,
         "trigger_id": secrets.token_hex(8),
     }
@@ -450,7 +578,7 @@ def button_press_form(
         "type": "block_actions",
         "team": {"id": "T0STANDIN", "domain": "standin"},
         "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0STANDIN"},
-        "api_app_id": "A0OPSBOT",
+        "api_app_id": APP_ID,
         "channel": {"id": channel_id, "name": "demo"},
         "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
         "trigger_id": secrets.token_hex(8),
@@ -465,8 +593,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3999)
     parser.add_argument("--bot-token", default="xoxb-standin")
+    parser.add_argument("--app-token", default="xapp-standin", help="the app-level token for Socket Mode")
     args = parser.parse_args(argv)
-    with SlackStandIn(args.host, args.port, args.bot_token) as standin:
+    with SlackStandIn(args.host, args.port, args.bot_token, args.app_token) as standin:
         print(standin.api_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
