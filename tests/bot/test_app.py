@@ -132,3 +132,12 @@ def test_healthz(bot: Bot) -> None:
 
     with urllib.request.urlopen(bot.events_url.replace("/slack/events", "/healthz")) as response:
         assert response.status == 200 and response.read() == b"ok\n"
+
+
+def test_start_up_logs_no_misleading_token_warning(
+    serve_bot: Callable[..., Bot], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-standin")  # Bolt reads it by itself
+    with caplog.at_level("WARNING"):
+        serve_bot([ECHO])
+    assert "token` will be unused" not in caplog.text
