@@ -21,7 +21,15 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 
 
 def route_request(
@@ -76,7 +84,7 @@ class OpsbotWsgi:
         else:
             response = route_request(self.runtime, self.commands, method, path, environ.get("HTTP_AUTHORIZATION"))
         body = response.body.encode()
-        reason = _REASONS.get(response.status, "Error")
+        reason = _REASONS.get(response.status, "Unknown")
         start_response(
             f"{response.status} {reason}",
             [("Content-Type", response.content_type), ("Content-Length", str(len(body)))],
