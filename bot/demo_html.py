@@ -39,6 +39,7 @@ def mrkdwn(text: str) -> str:
         s = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", s)
         s = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", s)
         s = re.sub(r"&lt;(https?://[^|&]+)\|([^&]+)&gt;", r'<a href="\1">\2</a>', s)
+        s = re.sub(r"&lt;@([UW][A-Z0-9]+)(?:\|[^&]*)?&gt;", r"<b>@\1</b>", s)  # a mention, as Slack shows it
         out.append(s.replace("\n", "<br>"))
     return "".join(out)
 

@@ -21,3 +21,13 @@ def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.Ca
     assert "Traceback" not in printed
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<h1>opsbot demo</h1>" in page and "shop-prod-2" in page
+
+
+def test_transcript_html_shows_mrkdwn_as_slack_does() -> None:
+    from bot.demo_html import mrkdwn
+
+    html = mrkdwn("*Approved* by <@U0ADMIN>: see <https://x.example|docs> &amp; `code`\n```a < b```")
+    assert html == (
+        '<b>Approved</b> by <b>@U0ADMIN</b>: see <a href="https://x.example">docs</a> &amp; '
+        "<code>code</code><br><pre>a &lt; b</pre>"
+    )
