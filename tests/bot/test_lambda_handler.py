@@ -38,7 +38,8 @@ def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto: str) -> Itera
         lambda_handler._slack.cache_clear()
 
 
-def _api_gateway_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> dict:
+def api_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as Lambda receives it."""
     return {
         "version": "2.0",
         "rawPath": path,
@@ -58,7 +59,7 @@ def _signed_event(form: dict[str, str]) -> dict:
         "x-slack-request-timestamp": ts,
         "x-slack-signature": signature or "",
     }
-    return _api_gateway_event("POST", "/slack/events", body, headers)
+    return api_event("POST", "/slack/events", body, headers)
 
 
 def test_slash_command_on_lambda_acks_then_answers_through_a_self_invocation(standin: SlackStandIn) -> None:
@@ -93,11 +94,11 @@ def test_forged_request_on_lambda_is_rejected(standin: SlackStandIn) -> None:
 
 
 def test_routes_on_lambda_need_a_token(standin: SlackStandIn) -> None:
-    response = lambda_handler.slack_handler(_api_gateway_event("GET", "/eb/my-env/ip"), CONTEXT)
+    response = lambda_handler.slack_handler(api_event("GET", "/eb/my-env/ip"), CONTEXT)
     assert response["statusCode"] == 401
     assert response["body"].startswith("missing or revoked token")
 
 
 def test_healthz_and_unknown_routes_on_lambda(standin: SlackStandIn) -> None:
-    assert lambda_handler.slack_handler(_api_gateway_event("GET", "/healthz"), CONTEXT)["statusCode"] == 200
-    assert lambda_handler.slack_handler(_api_gateway_event("GET", "/nope"), CONTEXT)["statusCode"] == 404
+    assert lambda_handler.slack_handler(api_event("GET", "/healthz"), CONTEXT)["statusCode"] == 200
+    assert lambda_handler.slack_handler(api_event("GET", "/nope"), CONTEXT)["statusCode"] == 404

@@ -28,6 +28,7 @@ from bot.settings import load_settings
 from bot.slack_standin import SlackStandIn, button_press_form, slash_command_form
 from commands import COMMANDS
 from commands.lambda_capacity import ACTION_DELETE
+from tests.bot.test_lambda_handler import api_event
 from tests.deploy.test_templates import (
     RecordingAws,
     assert_is_the_state_table,
@@ -251,17 +252,6 @@ class LambdaService:
         while self.queued:
             lambda_handler.slack_handler(self.queued.pop(0), CONTEXT)
         return response
-
-
-def api_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "rawPath": path,
-        "headers": headers or {},
-        "body": body,
-        "isBase64Encoded": False,
-        "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"},
-    }
 
 
 def signed_event(form: dict[str, str]) -> dict[str, Any]:
