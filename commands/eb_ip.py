@@ -373,7 +373,8 @@ def ssh_config(
     if not (token_path and set(token_path) <= _TOKEN_PATH_CHARS and "~" not in token_path[1:]):
         raise UsageError("The token path may use only letters, digits and . _ / + - (and ~/ at the start).")
     route = f"{public_url.rstrip('/')}{f'/region/{region}' if region else ''}/{'asg' if asg else 'eb'}/{name}"
-    fetch = f'curl -fsS --max-time 20 -H "Authorization: Bearer $(cat {token_path})"'
+    # %% because ssh expands % in a ProxyCommand (a bare %s is a fatal "unknown key"); sh gets %s.
+    fetch = _bearer_curl(token_path, "%%s")
     if kind == "ssm":
         aws_region = f" --region {region}" if region else ""
         connect = (
@@ -390,7 +391,8 @@ def ssh_config(
         f"exit 2;; esac; {connect}"
     )
     known_hosts = "~/.ssh/known_hosts_opsbot_" + re.sub(r"[^A-Za-z0-9._-]", "_", name)
-    needs = "curl and the AWS CLI with the Session Manager plugin" if kind == "ssm" else "curl and nc"
+    curl = "curl (7.55+)"
+    needs = f"{curl} and the AWS CLI with the Session Manager plugin" if kind == "ssm" else f"{curl} and nc"
     return "\n".join(
         [
             f"# opsbot: ssh {alias}.N reaches running instance N of {name}, 1 = oldest (as /eb-ip numbers them).",
@@ -406,6 +408,13 @@ def ssh_config(
             "",
         ]
     )
+
+
+def _bearer_curl(token_path: str, placeholder: str = "%s") -> str:
+    """curl reading the Authorization header from stdin (-H @-, curl 7.55+). Any local user can read argv
+    (ps, /proc/PID/cmdline); printf is a shell builtin, so the only argv here is cat's, with the path."""
+    path = f'"$HOME/{token_path[2:]}"' if token_path.startswith("~/") else token_path  # no ~ inside quotes
+    return f'printf "Authorization: Bearer {placeholder}\\n" "$(cat {path})" | curl -fsS --max-time 20 -H @-'
 
 
 def ssh_config_for_cli(env: str, settings: Settings, token_path: str = TOKEN_PATH) -> str:
@@ -442,11 +451,12 @@ def _token_reply(ctx: CommandContext) -> Reply:
         "Your personal opsbot token (only you see it; treat it like a password):",
         token,
         f"Save it:  {_save_command(token)}",
-        f'Use it:   curl -fsS -H "Authorization: Bearer $(cat {TOKEN_PATH})" {base}/eb/ENV/ip',
+        f"Use it:   {_bearer_curl(TOKEN_PATH)} {base}/eb/ENV/ip",
+        "curl reads the header from the pipe, so the token never shows in the process list.",
         "Revoke all your tokens with `/eb-ip revoke me`.",
     ]
     blocks = [section(lines[0]), *code_sections([token]), *code_sections([_mrkdwn(line) for line in lines[2:4]])]
-    return Reply.private("\n".join(lines), [*blocks, context(lines[4])])
+    return Reply.private("\n".join(lines), [*blocks, context(" ".join(lines[4:]))])
 
 
 def _revoke_reply(request: EbIpRequest, ctx: CommandContext) -> Reply:

@@ -337,6 +337,8 @@ def test_token_is_private_works_and_says_how_to_use_it(ctx: CommandContext) -> N
     (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
     assert token_owner(ctx.store, f"Bearer {token}") == "UUSER01"
     assert "~/.config/opsbot/token" in reply.text and "/eb-ip revoke me" in reply.text
+    assert "Bearer $(" not in reply.text  # the token goes to curl through a pipe, never on its command line
+    assert '"$(cat "$HOME/.config/opsbot/token")" | curl -fsS --max-time 20 -H @- ' in reply.text
     assert token in blocks_text(reply)
 
 

@@ -4,6 +4,7 @@ ssh config's ProxyCommand run by a real shell (and by OpenSSH when installed) ag
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -163,6 +164,10 @@ def test_ssh_config_block_names_hosts_unambiguously_and_never_disables_host_key_
     assert "    UserKnownHostsFile ~/.ssh/known_hosts_opsbot_my-env-2\n" in config
     assert "StrictHostKeyChecking no" not in config
     assert "https://opsbot.example.com/eb/my-env-2/ip/$n" in config
+    assert (  # %% is ssh's escape for %; sh then sees printf "...%s\n"
+        'ip=$(printf "Authorization: Bearer %%s\\n" "$(cat "$HOME/.config/opsbot/token")" '
+        '| curl -fsS --max-time 20 -H @- "https://opsbot.example.com/eb/my-env-2/ip/$n") || exit 1;'
+    ) in config
     assert re.search(r"^    ProxyCommand sh -c '.*' '%n' %p$", config, re.M)
 
 
@@ -230,12 +235,40 @@ def shell_env(home: Path) -> dict[str, str]:
 
 
 def proxy_command(config: str, alias: str, port: str = "22") -> str:
-    """Exactly what ssh runs: the ProxyCommand with %n and %p expanded, given to `/bin/sh -c "exec ..."`."""
+    """Exactly what ssh runs: the ProxyCommand with %%, %n and %p expanded (any other %-key is fatal to ssh,
+    and a KeyError here), given to `/bin/sh -c "exec ..."`."""
     line = next(line for line in config.splitlines() if line.strip().startswith("ProxyCommand "))
-    return "exec " + line.strip().removeprefix("ProxyCommand ").replace("%n", alias).replace("%p", port)
+    expanded = re.sub(r"%(.)", lambda key: {"%": "%", "n": alias, "p": port}[key[1]], line.strip())
+    return "exec " + expanded.removeprefix("ProxyCommand ")
+
+
+def spy_programs(bin_dir: Path, *names: str) -> None:
+    """Stand-ins that record their argv, then run the real program. curl's also records its stdin and, while
+    it and the shells that started it are alive, every process's command line (NUL-separated)."""
+    for name in names:
+        real = shutil.which(name)
+        assert real is not None, name
+        curl_extra = (
+            f'/bin/cat > "$RECORD_DIR/{name}.stdin"; exec <"$RECORD_DIR/{name}.stdin"\n'
+            f'/bin/cat /proc/[0-9]*/cmdline > "$RECORD_DIR/{name}.ps" 2>/dev/null\n'
+        )
+        path = bin_dir / name
+        record = f'printf "%s\\n" "$@" >> "$RECORD_DIR/{name}.argv"'
+        path.write_text(f'#!/bin/sh\n{record}\n{curl_extra if name == "curl" else ""}exec {real} "$@"\n')
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def process_list() -> str:
+    """Every process's command line, as any local user can read it."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):  # exited meanwhile
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    return "\n".join(lines)
 
 
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="the ProxyCommand uses curl")
+needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads argv from /proc")
 
 
 @needs_curl
@@ -250,6 +283,32 @@ def test_proxy_command_reaches_instance_n_of_an_env_whose_name_ends_in_a_digit(
 
     assert done.returncode == 0
     assert (home.parent / "nc.args").read_text() == f"{instances[2]['PublicIpAddress']} 22\n"
+
+
+@needs_curl
+@needs_proc
+def test_proxy_command_keeps_the_token_out_of_every_argv(served: str, runtime: Runtime, home: Path, token: str) -> None:
+    instances = launch(runtime.aws, ENV, 2)
+    config = ssh_config(ENV, served, "~/.config/opsbot/token", "ip")
+    spy_programs(home.parent / "bin", "curl", "cat", "printf")
+    command = proxy_command(config, "my-env-2.2")
+
+    running = subprocess.Popen(["/bin/sh", "-c", command], env=shell_env(home))
+    seen = ""
+    while running.poll() is None:  # what `ps auxww` shows while curl runs
+        seen += process_list()
+    assert running.wait(timeout=20) == 0
+
+    record = home.parent
+    assert (record / "nc.args").read_text() == f"{instances[1]['PublicIpAddress']} 22\n"
+    argv = {path.stem: path.read_text().splitlines() for path in record.glob("*.argv")}
+    snapshot = (record / "curl.ps").read_text(errors="replace")
+    assert token not in str(argv) and token not in snapshot and token not in seen and token not in command
+    assert argv["cat"] == [f"{home}/.config/opsbot/token"]
+    assert argv["curl"] == ["-fsS", "--max-time", "20", "-H", "@-", f"{served}/eb/{ENV}/ip/2"]
+    assert "printf" not in argv  # sh's printf is a builtin, so no process gets the token as an argument
+    assert "-H\0@-" in snapshot  # taken while curl ran
+    assert (record / "curl.stdin").read_text() == f"Authorization: Bearer {token}\n"
 
 
 @needs_curl
@@ -288,6 +347,31 @@ def test_proxy_command_fails_cleanly_when_the_bot_refuses(served: str, runtime: 
     assert done.returncode == 1
     assert b"404" in done.stderr
     assert not (home.parent / "nc.args").exists()
+
+
+@needs_curl
+def test_token_reply_use_it_line_works_and_keeps_the_token_out_of_argv(
+    served: str, runtime: Runtime, ctx: CommandContext, home: Path
+) -> None:
+    instances = launch(runtime.aws, ENV, 2)
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url=served))
+    reply = run_command(COMMAND, "token", ctx)
+    (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
+    lines = reply.text.splitlines()
+    save = next(line for line in lines if line.startswith("Save it:")).removeprefix("Save it:")
+    use = next(line for line in lines if line.startswith("Use it:")).removeprefix("Use it:").replace("ENV", ENV)
+    spy_programs(home.parent / "bin", "curl", "cat", "printf")
+
+    subprocess.run(["/bin/sh", "-c", save], env=shell_env(home), check=True, timeout=20)
+    done = subprocess.run(["/bin/sh", "-c", use], env=shell_env(home), capture_output=True, text=True, timeout=20)
+
+    assert done.returncode == 0
+    assert done.stdout == "".join(f"{i['PublicIpAddress']}\n" for i in instances)
+    assert (home / ".config/opsbot/token").read_text() == f"{token}\n"
+    assert all(token not in path.read_text() for path in home.parent.glob("*.argv"))
+    assert not (home.parent / "printf.argv").exists()
+    assert (home.parent / "curl.stdin").read_text() == f"Authorization: Bearer {token}\n"
+    assert "the token never shows in the process list" in reply.text
 
 
 @needs_curl
