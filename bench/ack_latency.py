@@ -41,12 +41,13 @@ from slack_bolt import Ack, App, Respond  # noqa: E402
 from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.app import Runtime, build_app  # noqa: E402
 from bot.aws import AwsClients  # noqa: E402
 from bot.http import OpsbotWsgi  # noqa: E402
-from bot.local_aws import moto_server, use_fake_credentials  # noqa: E402
+from bot.local.aws import moto_server, use_fake_credentials  # noqa: E402
+from bot.local.slack_standin import Delivery, SlackStandIn, send_signed, slash_command_form  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.slack_standin import Delivery, SlackStandIn, send_signed, slash_command_form  # noqa: E402
+from bot.slack.app import build_app  # noqa: E402
 from commands import COMMANDS  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -170,7 +171,7 @@ def opsbot(standin: SlackStandIn, state_dir: str) -> Contender:
     }
     settings = load_settings(env)
     runtime = Runtime.from_settings(settings, AwsClients())
-    app = build_app(runtime)
+    app = build_app(runtime, COMMANDS)
     name = f"opsbot ({settings.worker_threads} lazy workers)"
     wsgi = OpsbotWsgi(runtime, app, COMMANDS)
     return Contender(name, wsgi, settings.http_threads, app.listener_runner.listener_executor)
@@ -282,7 +283,7 @@ def print_table(rows: list[list[str]]) -> None:
 def eb_ip_version() -> str:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         log = subprocess.run(
-            ["git", "log", "-1", "--format=%h %s", "--", "commands/eb_ip.py"],
+            ["git", "log", "-1", "--format=%h %s", "--", "commands/eb_ip"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"concurrency={args.concurrency} rounds={args.rounds} aws-delay={args.aws_delay}s "
         f"reply-timeout={args.reply_timeout}s; python {platform.python_version()}, {os.cpu_count()} CPUs; "
-        f"commands/eb_ip.py at {eb_ip_version()}"
+        f"commands/eb_ip at {eb_ip_version()}"
     )
     print(f"each app: 1 warm-up command, then {args.rounds} x {args.concurrency} concurrent `/eb-ip {ENV_NAME}`")
     print("all in channel C0DEMO; an ack that is not 200 within 3 s is lost (Slack shows the user an error)\n")

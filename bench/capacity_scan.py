@@ -8,7 +8,7 @@ $LATEST, and a few layers), then reads its code storage twice through the same p
 - original: ListFunctions, then ListVersionsByFunction for every function (lambda-janitor,
   the original opsbot monitor);
 - ours: ListFunctions with FunctionVersion=ALL (every version, 50 a page) and the layers, as
-  `bot.code_storage` does; and, separately, the whole `/lambda-capacity` scan, whose prune
+  `commands.lambda_capacity.scan` does; and, separately, the whole `/lambda-capacity` scan, whose prune
   estimate adds ListEventSourceMappings and one ListAliases per function with more than K versions.
 
 moto answers every listing in one response (it ignores MaxItems and Marker), which would flatter
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from bot.local_aws import moto_server, use_fake_credentials  # noqa: E402
+from bot.local.aws import moto_server, use_fake_credentials  # noqa: E402
 
 PAGE_SIZE = 50
 _PAGED = {"ListFunctions": "Functions", "ListVersionsByFunction": "Versions"}
@@ -275,8 +275,14 @@ def main(argv: list[str] | None = None) -> int:
 def compare(args: argparse.Namespace, moto_url: str) -> int:
     """Build the account on moto, then run both algorithms through the same paging proxy."""
     from bot.aws import AwsClients
-    from bot.code_storage import CallCount, lambda_client, list_function_storage, list_layer_storage, scan_region
-    from bot.ratelimit import TokenBucket, pace_client
+    from bot.aws.pacing import TokenBucket, pace_client
+    from commands.lambda_capacity.scan import (
+        CallCount,
+        lambda_client,
+        list_function_storage,
+        list_layer_storage,
+        scan_region,
+    )
 
     moto_port = int(moto_url.rsplit(":", 1)[1])
     started = time.monotonic()

@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.reply import Reply, as_text, buttons
+from bot.reply import Reply
 from bot.settings import SettingsError, load_settings
+from bot.slack.blocks import as_text, buttons
 
 log = logging.getLogger("opsbot")
 
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args.command_line, args.out, args.press)
         if args.action == "ssh-config":
             return _ssh_config(args.environment, args.token_file)
-        from bot.demo import run_demo
+        from bot.local.demo import run_demo
 
         return run_demo(args.out)
     except SettingsError as exc:
@@ -70,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
-    from bot.app import Runtime
     from bot.command import run_button, run_command
+    from bot.runtime import Runtime
     from commands import COMMANDS, find
 
     name, _, text = command_line.strip().partition(" ")
@@ -108,7 +109,7 @@ def _show(reply: Reply, out: Path) -> None:
 
 def _ssh_config(environment: str, token_file: str) -> int:
     from bot.command import CommandError, UsageError
-    from commands.eb_ip import ssh_config_for_cli
+    from commands.eb_ip.ssh_config import ssh_config_for_cli
 
     settings = load_settings()
     try:
@@ -122,8 +123,11 @@ def _ssh_config(environment: str, token_file: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
-    from bot.app import Runtime, build_app
     from bot.jobs import start_background_jobs
+    from bot.runtime import Runtime
+    from bot.slack.app import build_app
+    from bot.slack.delivery import SlackDelivery, make_web_client
+    from commands import COMMANDS
 
     settings = load_settings()
     socket_mode = not args.http
@@ -131,14 +135,15 @@ def _serve(args: argparse.Namespace) -> int:
         raise SettingsError("missing setting: SLACK_APP_TOKEN (for Socket Mode), or pass --http")
     settings.require_slack(socket_mode=socket_mode)
     runtime = Runtime.from_settings(settings)
+    delivery = SlackDelivery(make_web_client(settings))
     try:
-        app = build_app(runtime)  # checks the token with auth.test
+        app = build_app(runtime, COMMANDS, delivery)  # checks the token with auth.test
     except BoltError as exc:
         raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused it ({exc})") from None
     except OSError as exc:  # URLError included: Slack is unreachable
         reason = getattr(exc, "reason", exc)
         raise SettingsError(f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url} ({reason})") from None
-    start_background_jobs(runtime, app.client)
+    start_background_jobs(COMMANDS, runtime, delivery)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -146,7 +151,6 @@ def _serve(args: argparse.Namespace) -> int:
         SocketModeHandler(app, settings.slack_app_token).start()
         return EXIT_OK
     from bot.http import OpsbotWsgi, serve_http
-    from commands import COMMANDS
 
     log.info("opsbot serving HTTP on %s:%d", args.host, args.port)
     serve_http(OpsbotWsgi(runtime, app, COMMANDS), args.host, args.port, settings.http_threads)

@@ -1,8 +1,10 @@
-"""The contract between the plumbing and a slash command, and the one place errors become replies.
+"""The contract between the plumbing and a feature, and the one place errors become replies.
 
-A command module exposes a `SlashCommand`: its name, help, a `handle(text, ctx) -> Reply`, and
-optionally HTTP routes and Block Kit button handlers. Slack, the CLI and the demo all call
-`run_command`, so every entry point refuses, explains and translates errors the same way.
+A feature package exposes a `SlashCommand`: its name, help, a `handle(text, ctx) -> Reply`, and
+everything else it contributes: HTTP routes, Block Kit buttons, background jobs, Lambda entry
+points and the variables that configure it there. `bot/` loops over what is declared and never
+names a feature. Slack, the CLI and the demo all call `run_command`, so every entry point
+refuses, explains and translates errors the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.aws import AwsClients, describe_aws_error, is_aws_error
 from bot.reply import Reply
@@ -44,6 +47,8 @@ class CommandContext:
     progress: Callable[[str], None] = lambda _text: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     trusted: bool = False  # the terminal: whoever runs it already holds the AWS credentials
+    # post(channel, reply): a message to a channel through the one way out to Slack (paced, retried).
+    post: Callable[[str, Reply], None] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -80,6 +85,27 @@ ButtonHandler = Callable[[str, CommandContext], Reply]
 
 
 @dataclass(frozen=True)
+class Job:
+    """Background work a feature runs on a timer inside `opsbot serve`, one replica at a time."""
+
+    name: str
+    interval: Callable[[Settings], float | None]  # seconds between runs; None: off in these settings
+    run: Callable[[CommandContext], None]
+
+
+@dataclass(frozen=True)
+class LambdaEntry:
+    """A function `bot.lambda_handler` exposes under `name` for a template's `Handler:` (e.g. a schedule)."""
+
+    name: str
+    run: Callable[[Mapping[str, Any], CommandContext], dict[str, Any]]
+
+
+# A variable that sets one of a feature's options on Lambda (no settings file there): name -> (key, type).
+EnvOptions = Mapping[str, tuple[str, Callable[[str], Any]]]
+
+
+@dataclass(frozen=True)
 class SlashCommand:
     name: str  # "/eb-ip"
     summary: str  # one line, shown in Slack's command picker
@@ -89,6 +115,9 @@ class SlashCommand:
     routes: tuple[Route, ...] = ()
     # Block Kit action_id -> handler of the button's value; the reply replaces the message.
     buttons: Mapping[str, ButtonHandler] = field(default_factory=dict)
+    jobs: tuple[Job, ...] = ()
+    lambda_entries: tuple[LambdaEntry, ...] = ()
+    env_options: EnvOptions = field(default_factory=dict)
 
     @property
     def usage(self) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import Runtime
 from bot.aws import describe_aws_error, is_aws_error
 from bot.command import CommandError, HttpRequest, HttpResponse, SlashCommand, UsageError
+from bot.runtime import Runtime
 from bot.tokens import token_owner
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Background jobs inside `opsbot serve`: each runs on its own daemon thread at a fixed interval.
+"""Background jobs inside `opsbot serve`: the jobs features declare, each on its own daemon thread.
 
 A job that raises is logged and runs again at its next tick; it never takes the server down.
 """
@@ -7,55 +7,42 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from slack_sdk import WebClient
-
-from bot.app import Runtime
+from bot.command import Job, SlashCommand
+from bot.runtime import Runtime
+from bot.slack.delivery import SlackDelivery
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Job:
-    name: str
-    interval_seconds: float
-    run: Callable[[], None]
-
-
-def run_forever(job: Job, stop: threading.Event) -> None:
+def run_forever(job: Job, interval: float, runtime: Runtime, delivery: SlackDelivery, stop: threading.Event) -> None:
+    ctx = runtime.context(f"job:{job.name}", "", post=delivery.post)
     while not stop.is_set():
         try:
-            job.run()
+            job.run(ctx)
         except Exception:
-            log.exception("background job %s failed; retrying in %ss", job.name, job.interval_seconds)
-        stop.wait(job.interval_seconds)
+            log.exception("background job %s failed; retrying in %ss", job.name, interval)
+        stop.wait(interval)
 
 
-def start(jobs: list[Job], stop: threading.Event | None = None) -> threading.Event:
+def configured_jobs(commands: Sequence[SlashCommand], runtime: Runtime) -> list[tuple[Job, float]]:
+    """The declared jobs these settings turn on, with their intervals."""
+    found = []
+    for command in commands:
+        for job in command.jobs:
+            interval = job.interval(runtime.settings)
+            if interval:
+                found.append((job, interval))
+    return found
+
+
+def start_background_jobs(
+    commands: Sequence[SlashCommand], runtime: Runtime, delivery: SlackDelivery, stop: threading.Event | None = None
+) -> threading.Event:
     stop = stop or threading.Event()
-    for job in jobs:
-        threading.Thread(target=run_forever, args=(job, stop), name=f"job-{job.name}", daemon=True).start()
-        log.info("background job %s every %ss", job.name, job.interval_seconds)
+    for job, interval in configured_jobs(commands, runtime):
+        args = (job, interval, runtime, delivery, stop)
+        threading.Thread(target=run_forever, args=args, name=f"job-{job.name}", daemon=True).start()
+        log.info("background job %s every %ss", job.name, interval)
     return stop
-
-
-def configured_jobs(runtime: Runtime, client: WebClient) -> list[Job]:
-    """The jobs the settings turn on."""
-    from bot.capacity_monitor import monitor_interval, run_capacity_check, slack_poster
-
-    jobs: list[Job] = []
-    interval = monitor_interval(runtime.settings)
-    if interval:
-        post = slack_poster(client)
-
-        def check_capacity() -> None:
-            run_capacity_check(runtime.aws, runtime.store, runtime.settings, post)
-
-        jobs.append(Job("lambda-capacity", interval, check_capacity))
-    return jobs
-
-
-def start_background_jobs(runtime: Runtime, client: WebClient) -> threading.Event:
-    return start(configured_jobs(runtime, client))

@@ -5,31 +5,31 @@ or a Function URL: Slack's `POST /slack/events` (acks within the request, the wo
 this function asynchronously through Bolt's lazy listeners) and the commands' authenticated
 routes. The app is built once per cold start.
 
-`capacity_handler` runs the code-storage monitor (bot.capacity_monitor) on a schedule
-(EventBridge), configured by environment variables rather than a settings file; see
-deploy/capacity-monitor.yaml.
+Every `LambdaEntry` a feature declares is exposed here under its name, for a template's
+`Handler:` (e.g. `capacity_handler`, the scheduled code-storage monitor of
+deploy/capacity-monitor.yaml). There is no settings file on Lambda: a feature's options come
+from the variables it declares (`SlashCommand.env_options`), and the Slack secrets from SSM.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
-from bot.app import Runtime, build_app
 from bot.aws import AwsClients
-from bot.capacity_monitor import COMMAND as CAPACITY_COMMAND
-from bot.capacity_monitor import run_capacity_check, slack_poster
-from bot.delivery import make_web_client
+from bot.command import LambdaEntry
 from bot.http import route_request
+from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError, load_settings
-
-__all__ = ["capacity_handler", "slack_handler"]
+from bot.slack.app import DELIVERY_TIMEOUT, build_app
+from bot.slack.delivery import SlackDelivery, make_web_client
+from commands import COMMANDS
 
 
 @cache
@@ -44,15 +44,26 @@ def _runtime() -> Runtime:
 
 
 @cache
+def _delivery() -> SlackDelivery:
+    return SlackDelivery(make_web_client(_runtime().settings))
+
+
+@cache
 def _slack() -> SlackRequestHandler:
     runtime = _runtime()
     runtime.settings.require_slack(socket_mode=False)
-    handler = SlackRequestHandler(build_app(runtime, wait_for_delivery=True))
+    handler = SlackRequestHandler(build_app(runtime, COMMANDS, _delivery(), wait_for_delivery=True))
     # Reuse the shared, already-built lambda client for lazy re-invocations.
     handler.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
         handler.logger, lambda_client=runtime.aws.client("lambda")
     )
     return handler
+
+
+def forget_container() -> None:
+    """Drop what a container keeps between invocations (settings, store, app), as a cold start would."""
+    for cached in (_runtime, _delivery, _slack):
+        cached.cache_clear()
 
 
 def _method_and_path(event: dict[str, Any]) -> tuple[str, str]:
@@ -80,8 +91,6 @@ def slack_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return result
     if path.endswith("/healthz"):
         return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "ok\n"}
-    from commands import COMMANDS
-
     response = route_request(_runtime(), COMMANDS, method, path, _header(event, "authorization"))
     return {
         "statusCode": response.status,
@@ -91,15 +100,6 @@ def slack_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
 
 
-# -- the scheduled code-storage monitor
-
-_ENV_OPTIONS = {  # the scheduled Lambda is configured by its template, not a TOML file
-    "OPSBOT_CAPACITY_THRESHOLD_PERCENT": ("alarm_threshold_percent", float),
-    "OPSBOT_CAPACITY_THRESHOLD_BYTES": ("alarm_threshold_bytes", int),
-    "OPSBOT_CAPACITY_ALERT_CHANNEL": ("alert_channel", str),
-    "OPSBOT_CAPACITY_SNS_TOPIC_ARN": ("sns_topic_arn", str),
-    "OPSBOT_CAPACITY_REGIONS": ("monitor_regions", str),
-}
 # Secrets stay out of the function's configuration: SSM SecureString parameters, read at start.
 _SECRET_PARAMETERS = {
     "SLACK_BOT_TOKEN": "OPSBOT_SLACK_TOKEN_PARAMETER",
@@ -108,42 +108,41 @@ _SECRET_PARAMETERS = {
 
 
 def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
-    """Settings from the environment, Slack secrets from SSM, the monitor's options from variables."""
+    """Settings from the environment, Slack secrets from SSM, each feature's options from its variables."""
     resolved = dict(env)
     for variable, parameter in _SECRET_PARAMETERS.items():
         if not env.get(variable) and env.get(parameter):
             reply = aws.client("ssm").get_parameter(Name=env[parameter], WithDecryption=True)
             resolved[variable] = reply["Parameter"]["Value"]
     settings = load_settings(resolved)
-    options = dict(settings.options_for(CAPACITY_COMMAND))
-    for var, (key, kind) in _ENV_OPTIONS.items():
-        if env.get(var):
-            try:
-                options[key] = kind(env[var])
-            except ValueError:
-                raise SettingsError(f"{var}: expected a {kind.__name__}, got {env[var]!r}") from None
-    return dataclasses.replace(
-        settings,
-        command_options={**settings.command_options, CAPACITY_COMMAND.lstrip("/"): options},
-    )
+    command_options = dict(settings.command_options)
+    for command in COMMANDS:
+        key = command.name.lstrip("/")
+        options = dict(settings.options_for(command.name))
+        for var, (option, kind) in command.env_options.items():
+            if env.get(var):
+                try:
+                    options[option] = kind(env[var])
+                except ValueError:
+                    raise SettingsError(f"{var}: expected a {kind.__name__}, got {env[var]!r}") from None
+        command_options[key] = options
+    return dataclasses.replace(settings, command_options=command_options)
 
 
-def capacity_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled Lambda's entry point (EventBridge): one monitor run, a summary for the logs."""
-    runtime = _runtime()
-    settings = runtime.settings
-    post = slack_poster(make_web_client(settings)) if settings.slack_bot_token else None
-    checks = run_capacity_check(runtime.aws, runtime.store, settings, post, regions=(event or {}).get("regions"))
-    return {
-        "regions": [
-            {
-                "region": c.region,
-                "usage_bytes": c.reading.usage_bytes if c.reading else None,
-                "percent": c.reading.percent if c.reading else None,
-                "transition": c.transition,
-                "alerted": c.alerted,
-                "error": c.error,
-            }
-            for c in checks
-        ]
-    }
+def _entry_point(entry: LambdaEntry) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
+    def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        runtime = _runtime()
+        post = _delivery().post if runtime.settings.slack_bot_token else None
+        ctx = runtime.context(f"lambda:{entry.name}", "", post=post)
+        result = entry.run(event or {}, ctx)
+        # The function is frozen once it returns: what it posted must have reached Slack first.
+        _delivery().flush(timeout=DELIVERY_TIMEOUT)
+        return result
+
+    handler.__name__ = handler.__qualname__ = entry.name
+    return handler
+
+
+for _command in COMMANDS:
+    for _entry in _command.lambda_entries:
+        globals()[_entry.name] = _entry_point(_entry)

@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 import waitress
 
-from bot.app import Runtime, build_app
 from bot.aws import AwsClients
 from bot.command import CommandContext, SlashCommand
 from bot.http import OpsbotWsgi
-from bot.local_aws import moto_server, reset_moto, use_fake_credentials
+from bot.local.aws import moto_server, reset_moto, use_fake_credentials
+from bot.local.slack_standin import SlackStandIn, send_signed, slash_command_form
+from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
-from bot.slack_standin import SlackStandIn, send_signed, slash_command_form
+from bot.slack.app import build_app
 from bot.state import Store
 
 # Before any client is built: no test may ever reach a real account.

@@ -81,7 +81,7 @@ def test_serve_with_slack_unreachable_names_the_setting(
 def test_serve_with_a_refused_token_names_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.slack_standin import SlackStandIn
+    from bot.local.slack_standin import SlackStandIn
 
     with SlackStandIn() as standin:
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
@@ -93,7 +93,7 @@ def test_serve_with_a_refused_token_names_it(
 
 def test_a_prune_is_confirmed_from_the_terminal_with_press(moto: str, capsys: pytest.CaptureFixture[str]) -> None:
     from bot.aws import AwsClients
-    from bot.demo_capacity import seed_demo_functions
+    from bot.local.seeds_capacity import seed_demo_functions
 
     seed_demo_functions(AwsClients())
     assert main(["run", "/lambda-capacity prune"]) == EXIT_OK

@@ -5,25 +5,32 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from slack_sdk import WebClient
-
-from bot.app import Runtime
 from bot.aws import AwsClients
-from bot.jobs import Job, configured_jobs, start
+from bot.command import CommandContext, Job, SlashCommand
+from bot.jobs import configured_jobs, start_background_jobs
+from bot.reply import Reply
+from bot.runtime import Runtime
 from bot.settings import load_settings
+from bot.slack.delivery import SlackDelivery, make_web_client
+from commands import COMMANDS
 
 
-def test_a_failing_job_keeps_running() -> None:
+def test_a_failing_job_keeps_running(tmp_path: Path, aws_clients: AwsClients) -> None:
     runs: list[int] = []
     again = threading.Event()
 
-    def flaky() -> None:
+    def flaky(_ctx: CommandContext) -> None:
         runs.append(1)
         if len(runs) == 1:
             raise RuntimeError("AWS was down")
         again.set()
 
-    stop = start([Job("flaky", 0.01, flaky)])
+    command = SlashCommand(
+        "/flaky", "", "", "", lambda _t, _c: Reply("x"), jobs=(Job("flaky", lambda _s: 0.01, flaky),)
+    )
+    settings = load_settings({"OPSBOT_STATE": str(tmp_path / "a.db")})
+    runtime = Runtime.from_settings(settings, aws_clients)
+    stop = start_background_jobs([command], runtime, SlackDelivery(make_web_client(settings)))
     try:
         assert again.wait(5), "the job must run again after failing"
     finally:
@@ -32,14 +39,13 @@ def test_a_failing_job_keeps_running() -> None:
 
 
 def test_capacity_monitor_job_is_on_only_when_configured(tmp_path: Path, aws_clients: AwsClients) -> None:
-    client = WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/")
     off = Runtime.from_settings(load_settings({"OPSBOT_STATE": str(tmp_path / "a.db")}), aws_clients)
-    assert configured_jobs(off, client) == []
+    assert configured_jobs(COMMANDS, off) == []
 
     config = tmp_path / "opsbot.toml"
     config.write_text('[commands.lambda-capacity]\nmonitor_every_seconds = 300\nalert_channel = "C0ALERTS"\n')
     on = Runtime.from_settings(
         load_settings({"OPSBOT_STATE": str(tmp_path / "b.db"), "OPSBOT_CONFIG": str(config)}), aws_clients
     )
-    (job,) = configured_jobs(on, client)
-    assert (job.name, job.interval_seconds) == ("lambda-capacity", 300)
+    ((job, interval),) = configured_jobs(COMMANDS, on)
+    assert (job.name, interval) == ("lambda-capacity", 300)

@@ -16,7 +16,7 @@ from botocore.stub import ANY, Stubber
 from slack_sdk.signature import SignatureVerifier
 
 from bot import lambda_handler
-from bot.slack_standin import SlackStandIn, slash_command_form
+from bot.local.slack_standin import SlackStandIn, slash_command_form
 
 SECRET = "lambda-signing-secret"
 CONTEXT = SimpleNamespace(
@@ -31,11 +31,9 @@ def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto: str) -> Itera
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
         monkeypatch.setenv("SLACK_API_URL", standin.api_url)
         monkeypatch.setenv("OPSBOT_STATE", str(tmp_path / "state.db"))
-        lambda_handler._runtime.cache_clear()
-        lambda_handler._slack.cache_clear()
+        lambda_handler.forget_container()
         yield standin
-        lambda_handler._runtime.cache_clear()
-        lambda_handler._slack.cache_clear()
+        lambda_handler.forget_container()
 
 
 def api_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> dict[str, Any]:

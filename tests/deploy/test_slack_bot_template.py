@@ -20,14 +20,14 @@ from cfnlint.api import lint_all
 from slack_sdk.signature import SignatureVerifier
 
 from bot import lambda_handler
-from bot.app import DELIVERY_TIMEOUT
 from bot.aws import AwsClients
-from bot.demo_capacity import seed_demo_functions
-from bot.demo_seed import seed_eb_environments
+from bot.local.seeds import seed_eb_environments
+from bot.local.seeds_capacity import seed_demo_functions
+from bot.local.slack_standin import SlackStandIn, button_press_form, slash_command_form
 from bot.settings import load_settings
-from bot.slack_standin import SlackStandIn, button_press_form, slash_command_form
+from bot.slack.app import DELIVERY_TIMEOUT
 from commands import COMMANDS
-from commands.lambda_capacity import ACTION_DELETE
+from commands.lambda_capacity.render import ACTION_DELETE
 from tests.bot.test_lambda_handler import api_event
 from tests.deploy.test_templates import (
     RecordingAws,
@@ -270,8 +270,7 @@ def test_the_role_grants_what_the_bot_calls_on_lambda(moto: str, monkeypatch: py
     ssm.put_parameter(Name="/opsbot/slack-signing-secret", Value=SIGNING_SECRET, Type="SecureString")
     recording = RecordingAws()
     monkeypatch.setattr(lambda_handler, "_aws", lambda: recording)
-    for cached in (lambda_handler._runtime, lambda_handler._slack):
-        cached.cache_clear()
+    lambda_handler.forget_container()
     with SlackStandIn() as slack:
         for name, value in {
             "OPSBOT_STATE": create_state_table("opsbot-bot-state"),
@@ -287,8 +286,7 @@ def test_the_role_grants_what_the_bot_calls_on_lambda(moto: str, monkeypatch: py
         try:
             run_the_bot(LambdaService(recording), slack)
         finally:
-            for cached in (lambda_handler._runtime, lambda_handler._slack):
-                cached.cache_clear()
+            lambda_handler.forget_container()
 
     assert recording.called <= actions(), sorted(recording.called - actions())
     assert actions() - recording.called == {"kms:Decrypt"}  # granted only for a customer managed key

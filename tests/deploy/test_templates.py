@@ -16,8 +16,9 @@ from cfnlint.decode.decode import decode_str
 
 from bot import lambda_handler
 from bot.aws import AwsClients
-from bot.demo_capacity import demo_account
-from bot.slack_standin import SlackStandIn
+from bot.local.seeds_capacity import demo_account
+from bot.local.slack_standin import SlackStandIn
+from commands.lambda_capacity import COMMAND as CAPACITY
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "capacity-monitor.yaml"
 # Actions that accept no resource but "*" (Lambda listings, account settings, PutMetricData).
@@ -85,11 +86,11 @@ def test_the_monitor_runs_every_five_minutes_by_default_through_the_lambda_handl
 
 def test_the_environment_names_are_the_ones_the_monitor_reads() -> None:
     names = set(function()["Environment"]["Variables"])
-    assert names == {*lambda_handler._ENV_OPTIONS, "OPSBOT_STATE", "OPSBOT_SLACK_TOKEN_PARAMETER"}
+    assert names == {*CAPACITY.env_options, "OPSBOT_STATE", "OPSBOT_SLACK_TOKEN_PARAMETER"}
 
 
 def assert_is_the_state_table(table: dict[str, Any]) -> None:
-    """The schema bot.state_dynamodb needs, billed per request, recoverable, encrypted, and kept."""
+    """The schema bot.state.dynamodb needs, billed per request, recoverable, encrypted, and kept."""
     props = table["Properties"]
     assert table["Type"] == "AWS::DynamoDB::Table"
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
@@ -185,7 +186,7 @@ def test_the_role_grants_exactly_what_the_monitor_calls(moto: str, monkeypatch: 
     state = create_state_table("opsbot-monitor-state")
     recording = RecordingAws()
     monkeypatch.setattr(lambda_handler, "_aws", lambda: recording)
-    lambda_handler._runtime.cache_clear()
+    lambda_handler.forget_container()
     with SlackStandIn() as slack:
         for name, value in {
             "OPSBOT_STATE": state,
@@ -198,10 +199,10 @@ def test_the_role_grants_exactly_what_the_monitor_calls(moto: str, monkeypatch: 
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
         try:
             lambda_handler.capacity_handler({}, None)
-            lambda_handler._runtime.cache_clear()  # a cold start: only the table remembers the alert
+            lambda_handler.forget_container()  # a cold start: only the table remembers the alert
             lambda_handler.capacity_handler({}, None)
         finally:
-            lambda_handler._runtime.cache_clear()
+            lambda_handler.forget_container()
         assert len(slack.messages("CALERTS")) == 1  # still over the threshold: no second alert
 
     assert recording.called == actions(), sorted(recording.called ^ actions())

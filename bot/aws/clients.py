@@ -1,0 +1,53 @@
+"""The one seam to AWS: a shared boto3 session, clients built once and reused.
+
+boto3 reads its own configuration (AWS_PROFILE, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, config
+files); we only add adaptive retries. Building a client costs hundreds of milliseconds of CPU,
+and clients are thread-safe, so each (service, region) is built once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from bot.aws.errors import learn_operations
+
+# The pool must hold as many connections as threads may call at once (OPSBOT_WORKER_THREADS plus
+# HTTP routes); botocore's default of 10 would open and drop a TLS connection per extra call.
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=100,
+)
+
+
+class AwsClients:
+    """Builds each boto3 client once per (service, region) and hands out the same one after."""
+
+    def __init__(self, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> None:
+        self._session = session or boto3.session.Session()
+        self._config = config
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def default_region(self) -> str | None:
+        return self._session.region_name
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self._session.region_name)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                # Session.client is not thread-safe; building under the lock also builds once.
+                client = self._session.client(service, region_name=key[1], config=self._config)
+                self._clients[key] = client
+                learn_operations(service, client.meta.service_model.operation_names)
+            return client
+
+    def regions(self, service: str) -> list[str]:
+        return sorted(self._session.get_available_regions(service))

@@ -1,0 +1,82 @@
+"""AWS errors, translated once, into one sentence a user can act on (never a stack trace)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+
+_THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"}
+_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
+
+
+_ACTION_IN_MESSAGE = re.compile(r"perform:? ([a-z0-9-]+:[A-Za-z0-9]+)")
+# Filled as clients are built: operation name -> IAM service prefix (boto3's service name).
+_SERVICE_OF_OPERATION: dict[str, str] = {}
+
+
+def learn_operations(service: str, operations: Iterable[str]) -> None:
+    """Remember which service each operation belongs to, for naming the IAM action it needs."""
+    for op in operations:
+        _SERVICE_OF_OPERATION.setdefault(op, service)
+
+
+def iam_action(exc: ClientError) -> str:
+    """The IAM action behind a failed call, e.g. 'ec2:DescribeInstances'."""
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    # AWS usually names it: "... is not authorized to perform: ec2:DescribeInstances on ..."
+    named = _ACTION_IN_MESSAGE.search(message)
+    if named:
+        return named.group(1)
+    op = exc.operation_name or "?"
+    service = _SERVICE_OF_OPERATION.get(op)
+    return f"{service}:{op}" if service else op
+
+
+def describe_aws_error(exc: BaseException) -> str:
+    """One clear sentence for a user, never a stack trace."""
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return (
+            "AWS credentials are missing: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "or give the bot an IAM role."
+        )
+    if isinstance(exc, ProfileNotFound):
+        return f"AWS profile not found: {exc.kwargs.get('profile')} (check AWS_PROFILE)."
+    if isinstance(exc, NoRegionError):
+        return "No AWS region is configured: set AWS_DEFAULT_REGION or pass --region."
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        endpoint = exc.kwargs.get("endpoint_url", "")
+        return f"Could not reach the AWS endpoint {endpoint}; check the network or AWS_ENDPOINT_URL."
+    if isinstance(exc, ReadTimeoutError):
+        return "AWS did not answer in time; try again in a minute."
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        action = iam_action(exc)
+        if code in _DENIED_CODES:
+            return f"Access denied: the bot's AWS role lacks the IAM permission {action}."
+        if code in _THROTTLE_CODES:
+            return f"AWS is throttling {action}; try again in a minute."
+        if code in _EXPIRED_CODES:
+            return "The bot's AWS credentials are invalid or expired."
+        message = str(error.get("Message") or code or "unknown error")
+        return f"AWS refused {action}: {message}"
+    if isinstance(exc, BotoCoreError):
+        return f"AWS client error: {exc}"
+    return "Unexpected error."
+
+
+def is_aws_error(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError | BotoCoreError)

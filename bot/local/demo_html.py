@@ -1,0 +1,105 @@
+"""The demo transcript as one HTML page, laid out like a Slack channel, with images beside it."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.local.demo import Entry
+
+_STYLE = """
+body { font: 15px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 960px;
+       margin: 2em auto; color: #1d1c1d; }
+.note { margin: 2em 0 .5em; font-weight: 600; color: #555; border-bottom: 1px solid #ddd; }
+.msg { margin: .8em 0; } .who { font-weight: 700; } .ack { color: #888; font-size: 12px; }
+.reply { margin: .4em 0 .4em 1.5em; padding: .4em .8em; border-left: 4px solid #36c5f0; }
+.ephemeral { border-color: #ccc; background: #f8f8f8; } .http { border-color: #2eb67d; }
+.tag { color: #888; font-size: 12px; } pre { background: #f4f4f4; padding: .5em; overflow-x: auto; }
+.button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 2px 10px; margin: 2px; }
+.danger { color: #e01e5a; border-color: #e01e5a; } .primary { background: #007a5a; color: #fff; }
+img { max-width: 100%; border: 1px solid #ddd; }
+"""
+
+
+def mrkdwn(text: str) -> str:
+    """Enough of Slack's mrkdwn for the demo: code blocks, code, bold, italics, links."""
+    # Slack's own escapes first, so that "&amp;" shows as "&", not as "&amp;amp;".
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    parts = re.split(r"```(.*?)```", text, flags=re.S)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(f"<pre>{html.escape(part.strip(chr(10)))}</pre>")
+            continue
+        s = html.escape(part)
+        s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+        s = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", s)
+        s = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", s)
+        s = re.sub(r"&lt;(https?://[^|&]+)\|([^&]+)&gt;", r'<a href="\1">\2</a>', s)
+        s = re.sub(r"&lt;@([UW][A-Z0-9]+)(?:\|[^&]*)?&gt;", r"<b>@\1</b>", s)  # a mention, as Slack shows it
+        out.append(s.replace("\n", "<br>"))
+    return "".join(out)
+
+
+def _block(block: dict[str, Any]) -> str:
+    kind = block.get("type")
+    if kind == "header":
+        return f"<h3>{html.escape(block['text']['text'])}</h3>"
+    if kind == "section":
+        body = mrkdwn(block.get("text", {}).get("text", ""))
+        fields = "".join(f"<div>{mrkdwn(f.get('text', ''))}</div>" for f in block.get("fields", []))
+        return f"<div>{body}{fields}</div>"
+    if kind == "context":
+        return "<div class=tag>" + " ".join(mrkdwn(e.get("text", "")) for e in block.get("elements", [])) + "</div>"
+    if kind == "actions":
+        buttons = [
+            f"<span class='button {e.get('style', '')}'>{html.escape(e.get('text', {}).get('text', ''))}</span>"
+            for e in block.get("elements", [])
+        ]
+        return "<div>" + "".join(buttons) + "</div>"
+    if kind == "divider":
+        return "<hr>"
+    return ""
+
+
+def _reply(reply: dict[str, Any]) -> str:
+    kind = reply.get("response_type", "ephemeral")
+    tag = {"ephemeral": "only visible to you", "http": "HTTP response", "in_channel": ""}.get(kind, kind)
+    blocks = reply.get("blocks") or []
+    if kind == "http":  # a raw response body, not mrkdwn
+        body = f"<pre>{html.escape(str(reply.get('text', '')))}</pre>"
+    else:
+        body = "".join(_block(b) for b in blocks) if blocks else mrkdwn(str(reply.get("text", "")))
+    return f"<div class='reply {kind}'><div class=tag>{tag}</div>{body}</div>"
+
+
+def write_html(transcript: list[Entry], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n, entry in enumerate(transcript):
+        if entry.note:
+            rows.append(f"<div class=note>{html.escape(entry.note)}</div>")
+            continue
+        rows.append(
+            f"<div class=msg><span class=who>{html.escape(entry.who)}</span> "
+            f"<code>{html.escape(entry.said)}</code> <span class=ack>{html.escape(entry.ack)}</span>"
+        )
+        rows.extend(_reply(reply) for reply in entry.replies)
+        for name, content in entry.files:
+            safe = f"{n:02d}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)}"
+            (out / safe).write_bytes(content)
+            if safe.lower().endswith((".png", ".svg", ".jpg")):
+                rows.append(f"<div class=reply><img src='{safe}' alt='{html.escape(name)}'></div>")
+            else:
+                rows.append(f"<div class=reply><a href='{safe}'>{html.escape(name)}</a></div>")
+        rows.append("</div>")
+    index = out / "index.html"
+    index.write_text(
+        "<!doctype html><meta charset=utf-8><title>opsbot demo</title>"
+        f"<style>{_STYLE}</style><h1>opsbot demo</h1>" + "\n".join(rows),
+        encoding="utf-8",
+    )
+    return index

@@ -1,0 +1,28 @@
+"""What a running bot shares across requests, built once per process: settings, AWS clients, the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.aws import AwsClients
+from bot.command import CommandContext
+from bot.settings import Settings
+from bot.state import Store
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a running bot shares across requests: built once per process."""
+
+    settings: Settings
+    aws: AwsClients
+    store: Store
+
+    @classmethod
+    def from_settings(cls, settings: Settings, aws: AwsClients | None = None) -> Runtime:
+        aws = aws or AwsClients()
+        return cls(settings, aws, Store.open(settings.state_url, aws))
+
+    def context(self, user_id: str, channel_id: str, **kw: Any) -> CommandContext:
+        return CommandContext(self.settings, self.aws, self.store, user_id=user_id, channel_id=channel_id, **kw)

@@ -1,0 +1,1 @@
+"""Slack: the Bolt app, the one way out (delivery), Block Kit."""

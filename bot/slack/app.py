@@ -1,0 +1,122 @@
+"""The Bolt app: where every slash command enters and where its reply leaves.
+
+One code path for Socket Mode, HTTP and AWS Lambda: each command is registered as
+`app.command(name)(ack=ack_at_once, lazy=[run_<command>])` with `process_before_response=True`.
+The ack runs where the request is handled (the HTTP server's thread, a Socket Mode client
+worker, the Lambda invocation), so it never queues behind slow work; the work runs on a pool
+of its own size (Bolt's default 5 threads, shared with acks, lose the 3-second race under load).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+from bot.command import SlashCommand, run_button, run_command
+from bot.runtime import Runtime
+from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
+
+log = logging.getLogger(__name__)
+
+DELIVERY_TIMEOUT = 120.0  # seconds a Lambda invocation waits for its reply to reach Slack
+
+
+class _SkipTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client (which carries that very token
+    and SLACK_API_URL) wins over it: true, expected, and confusing at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_SkipTokenWarning())
+
+
+def ack_at_once(ack: Ack) -> None:
+    ack()
+
+
+def _slug(name: str) -> str:
+    return name.strip("/").replace("-", "_")
+
+
+def _command_worker(
+    slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
+) -> Callable[..., None]:
+    # Bolt injects arguments by parameter name: `command` is the slash command payload.
+    def listener(command: dict[str, Any], respond: Respond) -> None:
+        user_id = command.get("user_id", "")
+        channel_id = command.get("channel_id", "")
+        log.info("%s by %s in %s: %r", slash.name, user_id, channel_id, command.get("text", ""))
+        ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
+        reply = run_command(slash, command.get("text") or "", ctx)
+        sent = delivery.send(reply, respond, channel_id)
+        if wait_for_delivery:
+            sent.result(timeout=DELIVERY_TIMEOUT)
+
+    # Bolt finds a lazy listener again (on Lambda) by its function name.
+    listener.__name__ = listener.__qualname__ = f"run_{_slug(slash.name)}"
+    return listener
+
+
+def _button_worker(
+    command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
+) -> Callable[..., None]:
+    def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        user_id = body.get("user", {}).get("id", "")
+        channel_id = (body.get("channel") or {}).get("id", "")
+        ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
+        reply = run_button(command, action_id, str(action.get("value", "")), ctx)
+        sent = delivery.send(reply, respond, channel_id)
+        if wait_for_delivery:
+            sent.result(timeout=DELIVERY_TIMEOUT)
+
+    listener.__name__ = listener.__qualname__ = f"press_{_slug(action_id)}"
+    return listener
+
+
+def register(
+    app: App,
+    commands: Sequence[SlashCommand],
+    runtime: Runtime,
+    delivery: SlackDelivery,
+    wait_for_delivery: bool = False,
+) -> None:
+    """Bind every command and its buttons: this is everything the app answers.
+
+    On Lambda the function is frozen once the handler returns, so there the work waits for
+    its reply to be delivered; a server lets the channel outbox deliver in the background.
+    """
+    for command in commands:
+        worker = _command_worker(command, runtime, delivery, wait_for_delivery)
+        app.command(command.name)(ack=ack_at_once, lazy=[worker])
+        for action_id in command.buttons:
+            button = _button_worker(command, action_id, runtime, delivery, wait_for_delivery)
+            app.action(action_id)(ack=ack_at_once, lazy=[button])
+
+
+def build_app(
+    runtime: Runtime,
+    commands: Sequence[SlashCommand],
+    delivery: SlackDelivery | None = None,
+    verify_token: bool = True,
+    wait_for_delivery: bool = False,
+) -> App:
+    """The Bolt app answering `commands`; its replies and the jobs' posts share `delivery`."""
+    settings = runtime.settings
+    delivery = delivery or SlackDelivery(make_web_client(settings))
+    app = App(
+        client=delivery.client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="opsbot-work"),
+        token_verification_enabled=verify_token,
+        request_verification_enabled=bool(settings.slack_signing_secret),
+    )
+    register(app, commands, runtime, delivery, wait_for_delivery)
+    return app

@@ -1,0 +1,66 @@
+"""/eb-ip: the running instances of an Elastic Beanstalk environment (or Auto Scaling group), oldest first.
+
+`/eb-ip my-env 2` is the second-oldest running instance; `ssh my-env.2` reaches it through the
+ssh config block `/eb-ip my-env ssh-config` prints, which asks the bot's authenticated HTTP route
+`GET /eb/my-env/ip/2` for the address. Flow: parse -> AWS (EC2 tags) -> result -> render.
+"""
+
+from __future__ import annotations
+
+from bot.command import CommandContext, Route, SlashCommand
+from bot.reply import Reply
+from commands.eb_ip.instances import find_instances, list_environments
+from commands.eb_ip.parse import parse
+from commands.eb_ip.render import render_environments, render_nth, render_table
+from commands.eb_ip.routes import ROUTE, answer_http
+from commands.eb_ip.ssh_config import ssh_config_reply
+from commands.eb_ip.tokens import revoke_reply, token_reply
+
+__all__ = ["COMMAND"]
+
+
+def handle(text: str, ctx: CommandContext) -> Reply:
+    request = parse(text)
+    tz = ctx.settings.timezone
+    if request.kind == "list":
+        where = request.region or ctx.aws.default_region or "the default region"
+        return render_environments(list_environments(ctx.aws, request.region), where)
+    if request.kind == "token":
+        return token_reply(ctx)
+    if request.kind == "revoke":
+        return revoke_reply(request, ctx)
+    if request.kind == "ssh_config":
+        return ssh_config_reply(request, ctx)
+    found = find_instances(ctx.aws, request.name, asg=request.asg, region=request.region)
+    if request.kind == "nth":
+        assert request.n is not None
+        return render_nth(found, request.n, tz)
+    return render_table(found, tz)
+
+
+HELP = """\
+• `/eb-ip` — Elastic Beanstalk environments: status, health, running instances.
+• `/eb-ip my-env` — my-env's running instances, numbered oldest first (ties by instance id): \
+id, public and private IP, launch time, zone. No public IP is marked _(private only)_.
+• `/eb-ip my-env 2` — address and id of instance 2 (public IP, else private IP).
+• `/eb-ip my-env-2 ssh-config` — a block for ~/.ssh/config and a fresh token, shown only to you: \
+`ssh my-env-2.3` then reaches instance 3 (the dot keeps names ending in digits unambiguous). \
+Add `--ssm` for instances without public IPs (AWS Session Manager by instance id). \
+Host keys use `StrictHostKeyChecking accept-new` with one known_hosts file per environment: \
+a key is trusted on first use, and a replaced instance makes ssh refuse the new key rather than \
+trust it silently; check `/eb-ip my-env-2`, then remove the old key with the `ssh-keygen -R` line in the block.
+• `/eb-ip token` — a personal token for the HTTP endpoint, shown only to you. \
+`/eb-ip revoke me` revokes yours; admins: `/eb-ip revoke @someone`.
+• `--region eu-west-1` — another region. `--asg` — the name is an EC2 Auto Scaling group: `/eb-ip --asg web-asg 2`.
+HTTP (header `Authorization: Bearer TOKEN`): `GET /eb/ENV/ip` (one address a line), `/eb/ENV/ip/N`, \
+`/eb/ENV/id/N` (instance id); `/asg/NAME/…` for groups; prefix `/region/R` for another region.
+Environment names: 4–40 ASCII letters, digits and hyphens, no hyphen at either end."""
+
+COMMAND = SlashCommand(
+    name="/eb-ip",
+    summary="Running instances of an Elastic Beanstalk environment, oldest first, and ssh access by number",
+    usage_hint="[env [n] | env ssh-config [--ssm] | token | revoke USER] [--region R] [--asg]",
+    help=HELP,
+    handle=handle,
+    routes=(Route("GET", ROUTE, answer_http),),
+)

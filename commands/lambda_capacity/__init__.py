@@ -1,0 +1,93 @@
+"""/lambda-capacity: where a region's Lambda code storage goes, and a prune an admin confirms.
+
+`/lambda-capacity [--region R | --all-regions] [--top N] [--refresh]` shows usage against the
+quota, what functions and layers account for it, the growth forecast and what a prune would
+free. `/lambda-capacity prune [--keep K] [function] [--region R]` (admins) shows a plan with a
+Delete button; another admin may press it. Scanning lives in bot.code_storage, shared with the
+monitor, and carrying out a confirmed plan in bot.code_storage_prune; this module parses,
+renders, and answers the command and its buttons.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws import describe_aws_error
+from bot.command import CommandContext, SlashCommand
+from bot.reply import Reply
+from commands.lambda_capacity.forecast import forecast_text, recorded_forecast
+from commands.lambda_capacity.monitor import JOB, LAMBDA_ENTRY
+from commands.lambda_capacity.options import ENV_OPTIONS, NAME, CapacityOptions
+from commands.lambda_capacity.parse import CapacityRequest, PruneRequest, parse
+from commands.lambda_capacity.prune import make_plan, press_cancel, press_delete
+from commands.lambda_capacity.render import ACTION_CANCEL, ACTION_DELETE, render_capacity
+from commands.lambda_capacity.scan import _default_region, fresh_report
+from commands.lambda_capacity.storage import CodeStorageReport
+
+
+def _outlook(ctx: CommandContext, report: CodeStorageReport, now: float) -> str:
+    forecast = recorded_forecast(ctx.store, report.region, now=now, limit_bytes=report.limit_bytes)
+    return forecast_text(forecast, now, ctx.settings.timezone)
+
+
+def show_capacity(request: CapacityRequest, ctx: CommandContext, opts: CapacityOptions) -> Reply:
+    regions = ctx.aws.regions("lambda") if request.all_regions else [_default_region(ctx, request.region)]
+    lock = threading.Lock()
+
+    def progress_of(region: str) -> Callable[[str], None]:
+        def report(text: str) -> None:
+            with lock:  # regions scan in parallel; the Slack progress line is one message
+                ctx.progress(f"{region}: {text}" if request.all_regions else text)
+
+        return report
+
+    def one(region: str) -> CodeStorageReport | str:
+        try:
+            return fresh_report(ctx, region, opts, refresh=request.refresh, progress=progress_of(region))
+        except (ClientError, BotoCoreError) as exc:
+            if not request.all_regions:
+                raise
+            return describe_aws_error(exc)  # e.g. an opt-in region this account has not enabled
+
+    # Each region has its own quota and bucket, so regions scan side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(regions)))) as pool:
+        results = dict(zip(regions, pool.map(one, regions), strict=True))
+    reports = [r for r in results.values() if isinstance(r, CodeStorageReport)]
+    failed = {region: r for region, r in results.items() if isinstance(r, str)}
+    now = ctx.now().timestamp()
+    outlook = {r.region: _outlook(ctx, r, now) for r in reports}
+    return render_capacity(reports, failed, request, now, outlook)
+
+
+def handle(text: str, ctx: CommandContext) -> Reply:
+    opts = CapacityOptions.from_options(ctx.settings.options_for(NAME))
+    request = parse(text, opts.keep)
+    if isinstance(request, PruneRequest):
+        return make_plan(request, ctx, opts)
+    return show_capacity(request, ctx, opts)
+
+
+HELP = f"""\
+Shows Lambda code storage against the per-region quota (from GetAccountSettings), what functions \
+(every version, $LATEST included) and layers account for it, growth and what a prune would free.
+• `{NAME}` — the default region; `--region R` or `--all-regions`; `--top N` (1–100, default 10); \
+`--refresh` rescans instead of using a result younger than a few minutes.
+• `{NAME} prune [--keep K] [function] [--region R]` — admins: plans deleting versions beyond the newest K \
+(default 3) that no alias (incl. routing weights) or event source mapping uses; nothing is deleted until an \
+admin presses *Delete*."""
+
+COMMAND = SlashCommand(
+    name=NAME,
+    summary="Lambda code storage per region: usage, top functions, forecast, and safe pruning",
+    usage_hint="[--region R | --all-regions] [--top N] [--refresh] | prune [--keep K] [function] [--region R]",
+    help=HELP,
+    handle=handle,
+    buttons={ACTION_DELETE: press_delete, ACTION_CANCEL: press_cancel},
+    jobs=(JOB,),
+    lambda_entries=(LAMBDA_ENTRY,),
+    env_options=ENV_OPTIONS,
+)

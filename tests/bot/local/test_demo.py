@@ -1,0 +1,33 @@
+"""`opsbot demo` runs end to end on loopback and writes its transcript."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.local.demo import run_demo
+
+
+def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo(tmp_path / "out") == 0
+    printed = capsys.readouterr().out
+    assert "shop-prod: 3 running instances, oldest first" in printed
+    assert "(private only)" in printed
+    assert "[HTTP 401]" in printed and "missing or revoked token" in printed
+    assert "StrictHostKeyChecking accept-new" in printed
+    assert "Only opsbot admins may delete Lambda versions" in printed
+    assert "Pruned us-east-1: deleted 12 of 12 versions, freed 3.6 MiB" in printed
+    assert "Traceback" not in printed
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<h1>opsbot demo</h1>" in page and "shop-prod-2" in page
+
+
+def test_transcript_html_shows_mrkdwn_as_slack_does() -> None:
+    from bot.local.demo_html import mrkdwn
+
+    html = mrkdwn("*Approved* by <@U0ADMIN>: see <https://x.example|docs> &amp; `code`\n```a < b```")
+    assert html == (
+        '<b>Approved</b> by <b>@U0ADMIN</b>: see <a href="https://x.example">docs</a> &amp; '
+        "<code>code</code><br><pre>a &lt; b</pre>"
+    )

@@ -1,0 +1,393 @@
+"""/eb-ip over HTTP and ssh: the routes through bot.http, the real WSGI app on waitress, and the generated
+ssh config's ProxyCommand run by a real shell (and by OpenSSH when installed) against that server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import shutil
+import stat
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import waitress
+
+from bot.aws import AwsClients
+from bot.command import CommandContext, CommandError, UsageError, run_command
+from bot.http import OpsbotWsgi, route_request
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.state import Store
+from bot.tokens import issue_token
+from commands import COMMANDS
+from commands.eb_ip import COMMAND
+from commands.eb_ip.instances import EB_TAG
+from commands.eb_ip.ssh_config import ssh_config, ssh_config_for_cli
+
+ENV = "my-env-2"  # ends in a digit: `ssh my-env-2.3` must still mean instance 3
+
+
+def launch(aws: AwsClients, env: str, count: int) -> list[dict[str, Any]]:
+    """Instances as /eb-ip numbers them: launch time, then instance id."""
+    ec2 = aws.client("ec2")
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": EB_TAG, "Value": env}]}]
+    made = ec2.run_instances(ImageId="ami-12345678", MinCount=count, MaxCount=count, TagSpecifications=tags)
+    return sorted(made["Instances"], key=lambda i: (i["LaunchTime"], i["InstanceId"]))
+
+
+@pytest.fixture
+def runtime(settings: Settings, aws_clients: AwsClients, store: Store, moto: str) -> Runtime:
+    return Runtime(settings, aws_clients, store)
+
+
+@pytest.fixture
+def token(store: Store) -> str:
+    return issue_token(store, "UUSER01")
+
+
+def get(runtime: Runtime, path: str, token: str | None) -> tuple[int, str]:
+    response = route_request(runtime, COMMANDS, "GET", path, f"Bearer {token}" if token else None)
+    return response.status, response.body
+
+
+# -- routes through bot.http.route_request
+
+
+def test_route_answers_one_address_per_line_oldest_first(runtime: Runtime, token: str) -> None:
+    instances = launch(runtime.aws, ENV, 3)
+    assert get(runtime, f"/eb/{ENV}/ip", token) == (200, "".join(i["PublicIpAddress"] + "\n" for i in instances))
+    assert get(runtime, f"/eb/{ENV}/ip/3", token) == (200, instances[2]["PublicIpAddress"] + "\n")
+    assert get(runtime, f"/eb/{ENV}/id/2", token) == (200, instances[1]["InstanceId"] + "\n")
+    assert get(runtime, f"/region/us-east-1/eb/{ENV}/ip/1", token) == (200, instances[0]["PublicIpAddress"] + "\n")
+
+
+def test_route_refuses_without_a_token_or_with_a_revoked_one(runtime: Runtime, token: str, store: Store) -> None:
+    launch(runtime.aws, ENV, 1)
+    assert get(runtime, f"/eb/{ENV}/ip/1", None) == (401, "missing or revoked token; get one with `/eb-ip token`\n")
+    assert get(runtime, f"/eb/{ENV}/ip/1", "opsbot_made-up")[0] == 401
+    store.revoke_tokens("UUSER01")
+    assert get(runtime, f"/eb/{ENV}/ip/1", token)[0] == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        (f"/eb/{ENV}/ip/4", 404, "my-env-2 has 3 running instances in us-east-1; there is no #4.\n"),
+        ("/eb/nosuch-env/ip", 404, "There is no Elastic Beanstalk environment called nosuch-env in us-east-1"),
+        ("/eb/ab/ip/1", 400, "`ab` is not an environment name."),
+        ("/eb/my$(id)env/ip/1", 400, "it contains '$' (U+0024 DOLLAR SIGN)"),
+        (f"/eb/{ENV}/ip/0", 400, "Instances are numbered from 1"),
+        (f"/eb/{ENV}/ip/1e3", 400, "Expected an instance number"),
+        (f"/region/mars-1/eb/{ENV}/ip/1", 400, "--region needs an AWS region like eu-west-1, not `mars-1`"),
+        (f"/eb/{ENV}/ip/1/2", 404, "no such route"),
+    ],
+)
+def test_route_errors_map_to_statuses(runtime: Runtime, token: str, path: str, status: int, body: str) -> None:
+    launch(runtime.aws, ENV, 3)
+    got_status, got_body = get(runtime, path, token)
+    assert got_status == status
+    assert body in got_body
+
+
+def test_route_for_an_auto_scaling_group_whose_name_has_a_slash(runtime: Runtime, token: str) -> None:
+    autoscaling = runtime.aws.client("autoscaling")
+    autoscaling.create_launch_configuration(
+        LaunchConfigurationName="lc", ImageId="ami-12345678", InstanceType="t3.micro"
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="team/web", LaunchConfigurationName="lc", MinSize=2, MaxSize=2,
+        AvailabilityZones=["us-east-1a"],
+    )  # fmt: skip
+    status, body = get(runtime, "/asg/team/web/ip", token)
+    assert status == 200 and len(body.splitlines()) == 2
+    assert get(runtime, "/asg/team/web/id/2", token)[1].startswith("i-")
+    assert get(runtime, "/asg/team/web/ip/3", token)[0] == 404
+
+
+# -- the real WSGI app on waitress
+
+
+@pytest.fixture
+def served(runtime: Runtime) -> Iterator[str]:
+    runtime = dataclasses.replace(
+        runtime, settings=dataclasses.replace(runtime.settings, slack_bot_token="xoxb-unused")
+    )  # Bolt insists on a token
+    wsgi = OpsbotWsgi(runtime, build_app(runtime, COMMANDS, verify_token=False), COMMANDS)
+    server = waitress.create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+
+
+def fetch(url: str, token: str | None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_served_route_answers_with_a_token_and_audits_each_request(
+    served: str, runtime: Runtime, token: str, store: Store
+) -> None:
+    instances = launch(runtime.aws, ENV, 2)
+
+    assert fetch(f"{served}/eb/{ENV}/ip/2", token) == (200, instances[1]["PublicIpAddress"] + "\n")
+    assert fetch(f"{served}/eb/{ENV}/ip/2", None)[0] == 401
+    assert fetch(f"{served}/eb/{ENV}/ip/9", token)[0] == 404
+
+    entries = store.audit_log("http")
+    assert [(e.user_id, e.detail["path"], e.detail["status"]) for e in reversed(entries)] == [
+        ("UUSER01", f"/eb/{ENV}/ip/2", 200),
+        ("UUSER01", f"/eb/{ENV}/ip/9", 404),
+    ]
+
+
+# -- ssh config: the text, then its ProxyCommand run for real
+
+
+def test_ssh_config_block_names_hosts_unambiguously_and_never_disables_host_key_checks() -> None:
+    config = ssh_config(ENV, "https://opsbot.example.com", "~/.config/opsbot/token", "ip")
+    assert "Host my-env-2.*\n" in config
+    assert "    StrictHostKeyChecking accept-new\n" in config
+    assert "    UserKnownHostsFile ~/.ssh/known_hosts_opsbot_my-env-2\n" in config
+    assert "StrictHostKeyChecking no" not in config
+    assert "https://opsbot.example.com/eb/my-env-2/ip/$n" in config
+    assert (  # %% is ssh's escape for %; sh then sees printf "...%s\n"
+        'ip=$(printf "Authorization: Bearer %%s\\n" "$(cat "$HOME/.config/opsbot/token")" '
+        '| curl -fsS --max-time 20 -H @- "https://opsbot.example.com/eb/my-env-2/ip/$n") || exit 1;'
+    ) in config
+    assert re.search(r"^    ProxyCommand sh -c '.*' '%n' %p$", config, re.M)
+
+
+def test_ssh_config_for_session_manager_asks_for_the_instance_id_and_region() -> None:
+    config = ssh_config(ENV, "https://opsbot.example.com", "~/t", "ssm", region="eu-west-1")
+    assert "https://opsbot.example.com/region/eu-west-1/eb/my-env-2/id/$n" in config
+    assert "aws ssm start-session --region eu-west-1 --target" in config
+    assert "--document-name AWS-StartSSHSession" in config
+
+
+def test_ssh_config_refuses_what_cannot_go_into_a_config() -> None:
+    with pytest.raises(CommandError, match="set OPSBOT_PUBLIC_URL"):
+        ssh_config(ENV, None, "~/t", "ip")
+    with pytest.raises(CommandError, match="OPSBOT_PUBLIC_URL has characters"):
+        ssh_config(ENV, "https://x.example.com/'$(id)'", "~/t", "ip")
+    with pytest.raises(UsageError, match="token path"):
+        ssh_config(ENV, "https://x.example.com", "~/my token", "ip")
+    with pytest.raises(UsageError, match="not an environment name"):
+        ssh_config("my-env.2", "https://x.example.com", "~/t", "ip")
+
+
+def test_ssh_config_reply_is_private_and_carries_a_fresh_working_token(ctx: CommandContext) -> None:
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url="https://opsbot.example.com"))
+    reply = run_command(COMMAND, f"{ENV} ssh-config", ctx)
+    assert reply.ok and not reply.public
+    (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
+    assert ctx.store.token_owner is not None and ctx.store.audit_log("token.issue")
+    assert ssh_config(ENV, "https://opsbot.example.com", "~/.config/opsbot/token", "ip") in reply.text
+    assert reply.text.endswith("3. Then: ssh my-env-2.1")
+    assert "1&gt;&amp;2" in str(reply.blocks)  # Slack mrkdwn escapes; copying from Slack gives 1>&2 back
+    assert token in str(reply.blocks)
+
+
+def test_ssh_config_without_public_url_says_which_setting(ctx: CommandContext) -> None:
+    reply = run_command(COMMAND, f"{ENV} ssh-config", ctx)
+    assert not reply.ok and "OPSBOT_PUBLIC_URL" in reply.text
+    assert not ctx.store.audit_log("token.issue")  # no token handed out for a config that cannot work
+
+
+def test_cli_variant_uses_the_settings_public_url(settings: Settings) -> None:
+    config = ssh_config_for_cli(ENV, dataclasses.replace(settings, public_url="https://o.example.com"), "~/t")
+    assert "https://o.example.com/eb/my-env-2/ip/$n" in config
+
+
+def fake_programs(bin_dir: Path, *names: str) -> None:
+    """Stand-ins for nc and aws that record their arguments instead of connecting."""
+    bin_dir.mkdir()
+    for name in names:
+        path = bin_dir / name
+        path.write_text(f'#!/bin/sh\necho "$@" > "$RECORD_DIR/{name}.args"\n')
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.fixture
+def home(tmp_path: Path, token: str) -> Path:
+    (tmp_path / "home/.config/opsbot").mkdir(parents=True)
+    (tmp_path / "home/.config/opsbot/token").write_text(token + "\n")
+    fake_programs(tmp_path / "bin", "nc", "aws")
+    return tmp_path / "home"
+
+
+def shell_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "HOME": str(home), "PATH": f"{home.parent / 'bin'}:{os.environ['PATH']}",
+            "RECORD_DIR": str(home.parent)}  # fmt: skip
+
+
+def proxy_command(config: str, alias: str, port: str = "22") -> str:
+    """Exactly what ssh runs: the ProxyCommand with %%, %n and %p expanded (any other %-key is fatal to ssh,
+    and a KeyError here), given to `/bin/sh -c "exec ..."`."""
+    line = next(line for line in config.splitlines() if line.strip().startswith("ProxyCommand "))
+    expanded = re.sub(r"%(.)", lambda key: {"%": "%", "n": alias, "p": port}[key[1]], line.strip())
+    return "exec " + expanded.removeprefix("ProxyCommand ")
+
+
+def spy_programs(bin_dir: Path, *names: str) -> None:
+    """Stand-ins that record their argv, then run the real program. curl's also records its stdin and, while
+    it and the shells that started it are alive, every process's command line (NUL-separated)."""
+    for name in names:
+        real = shutil.which(name)
+        assert real is not None, name
+        curl_extra = (
+            f'/bin/cat > "$RECORD_DIR/{name}.stdin"; exec <"$RECORD_DIR/{name}.stdin"\n'
+            f'/bin/cat /proc/[0-9]*/cmdline > "$RECORD_DIR/{name}.ps" 2>/dev/null\n'
+        )
+        path = bin_dir / name
+        record = f'printf "%s\\n" "$@" >> "$RECORD_DIR/{name}.argv"'
+        path.write_text(f'#!/bin/sh\n{record}\n{curl_extra if name == "curl" else ""}exec {real} "$@"\n')
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def process_list() -> str:
+    """Every process's command line, as any local user can read it."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):  # exited meanwhile
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    return "\n".join(lines)
+
+
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="the ProxyCommand uses curl")
+needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads argv from /proc")
+
+
+@needs_curl
+def test_proxy_command_reaches_instance_n_of_an_env_whose_name_ends_in_a_digit(
+    served: str, runtime: Runtime, home: Path
+) -> None:
+    instances = launch(runtime.aws, ENV, 3)
+    launch(runtime.aws, "my-env", 2)  # the prefix environment must not be confused with it
+    config = ssh_config(ENV, served, "~/.config/opsbot/token", "ip")
+
+    done = subprocess.run(["/bin/sh", "-c", proxy_command(config, "my-env-2.3")], env=shell_env(home), timeout=20)
+
+    assert done.returncode == 0
+    assert (home.parent / "nc.args").read_text() == f"{instances[2]['PublicIpAddress']} 22\n"
+
+
+@needs_curl
+@needs_proc
+def test_proxy_command_keeps_the_token_out_of_every_argv(served: str, runtime: Runtime, home: Path, token: str) -> None:
+    instances = launch(runtime.aws, ENV, 2)
+    config = ssh_config(ENV, served, "~/.config/opsbot/token", "ip")
+    spy_programs(home.parent / "bin", "curl", "cat", "printf")
+    command = proxy_command(config, "my-env-2.2")
+
+    running = subprocess.Popen(["/bin/sh", "-c", command], env=shell_env(home))
+    seen = ""
+    while running.poll() is None:  # what `ps auxww` shows while curl runs
+        seen += process_list()
+    assert running.wait(timeout=20) == 0
+
+    record = home.parent
+    assert (record / "nc.args").read_text() == f"{instances[1]['PublicIpAddress']} 22\n"
+    argv = {path.stem: path.read_text().splitlines() for path in record.glob("*.argv")}
+    snapshot = (record / "curl.ps").read_text(errors="replace")
+    assert token not in str(argv) and token not in snapshot and token not in seen and token not in command
+    assert argv["cat"] == [f"{home}/.config/opsbot/token"]
+    assert argv["curl"] == ["-fsS", "--max-time", "20", "-H", "@-", f"{served}/eb/{ENV}/ip/2"]
+    assert "printf" not in argv  # sh's printf is a builtin, so no process gets the token as an argument
+    assert "-H\0@-" in snapshot  # taken while curl ran
+    assert (record / "curl.stdin").read_text() == f"Authorization: Bearer {token}\n"
+
+
+@needs_curl
+def test_proxy_command_for_session_manager_passes_the_instance_id(served: str, runtime: Runtime, home: Path) -> None:
+    instances = launch(runtime.aws, ENV, 2)
+    config = ssh_config(ENV, served, "~/.config/opsbot/token", "ssm")
+
+    subprocess.run(["/bin/sh", "-c", proxy_command(config, "my-env-2.2", "2222")], env=shell_env(home), timeout=20)
+
+    assert (home.parent / "aws.args").read_text() == (
+        f"ssm start-session --target {instances[1]['InstanceId']} "
+        "--document-name AWS-StartSSHSession --parameters portNumber=2222\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "alias", ["my-env-2.x", "my-env-2.", "my-env-2.1x", "my-env-2.-1", "my-env-2.1;id", "my-env-2.$(id)"]
+)
+def test_proxy_command_refuses_an_alias_without_an_instance_number(alias: str, home: Path) -> None:
+    config = ssh_config(ENV, "http://127.0.0.1:9", "~/.config/opsbot/token", "ip")
+    done = subprocess.run(
+        ["/bin/sh", "-c", proxy_command(config, alias)], env=shell_env(home), capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 2
+    assert done.stderr == "opsbot: use my-env-2.N, N = 1 for the oldest instance\n"
+    assert not (home.parent / "nc.args").exists()
+
+
+@needs_curl
+def test_proxy_command_fails_cleanly_when_the_bot_refuses(served: str, runtime: Runtime, home: Path) -> None:
+    launch(runtime.aws, ENV, 1)
+    config = ssh_config(ENV, served, "~/.config/opsbot/token", "ip")
+    done = subprocess.run(
+        ["/bin/sh", "-c", proxy_command(config, "my-env-2.5")], env=shell_env(home), capture_output=True, timeout=20
+    )
+    assert done.returncode == 1
+    assert b"404" in done.stderr
+    assert not (home.parent / "nc.args").exists()
+
+
+@needs_curl
+def test_token_reply_use_it_line_works_and_keeps_the_token_out_of_argv(
+    served: str, runtime: Runtime, ctx: CommandContext, home: Path
+) -> None:
+    instances = launch(runtime.aws, ENV, 2)
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url=served))
+    reply = run_command(COMMAND, "token", ctx)
+    (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
+    lines = reply.text.splitlines()
+    save = next(line for line in lines if line.startswith("Save it:")).removeprefix("Save it:")
+    use = next(line for line in lines if line.startswith("Use it:")).removeprefix("Use it:").replace("ENV", ENV)
+    spy_programs(home.parent / "bin", "curl", "cat", "printf")
+
+    subprocess.run(["/bin/sh", "-c", save], env=shell_env(home), check=True, timeout=20)
+    done = subprocess.run(["/bin/sh", "-c", use], env=shell_env(home), capture_output=True, text=True, timeout=20)
+
+    assert done.returncode == 0
+    assert done.stdout == "".join(f"{i['PublicIpAddress']}\n" for i in instances)
+    assert (home / ".config/opsbot/token").read_text() == f"{token}\n"
+    assert all(token not in path.read_text() for path in home.parent.glob("*.argv"))
+    assert not (home.parent / "printf.argv").exists()
+    assert (home.parent / "curl.stdin").read_text() == f"Authorization: Bearer {token}\n"
+    assert "the token never shows in the process list" in reply.text
+
+
+@needs_curl
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="OpenSSH client not installed")
+def test_openssh_itself_runs_the_block(served: str, runtime: Runtime, home: Path) -> None:
+    instances = launch(runtime.aws, ENV, 3)
+    config_file = home / "ssh_config"
+    config_file.write_text(ssh_config(ENV, served, "~/.config/opsbot/token", "ip"))
+
+    subprocess.run(
+        ["ssh", "-F", str(config_file), "-o", "BatchMode=yes", "-p", "2200", "deploy@my-env-2.3", "true"],
+        env=shell_env(home), capture_output=True, timeout=20,
+    )  # fmt: skip
+
+    # The stand-in nc closes at once, so ssh fails after the ProxyCommand chose the instance.
+    assert (home.parent / "nc.args").read_text() == f"{instances[2]['PublicIpAddress']} 2200\n"
