@@ -122,7 +122,8 @@ def _version(name: str, version: str, size: int, package: str = "Zip") -> dict[s
 
 @pytest.fixture
 def stubbed() -> Iterator[tuple[StubbedAws, Stubber]]:
-    lam = boto3.client("lambda", region_name=REGION)
+    # Built as the bot builds its clients, so errors name the IAM action as they do in production.
+    lam = AwsClients(boto3.session.Session(region_name=REGION)).client("lambda")
     with Stubber(lam) as stubber:
         yield StubbedAws(lam), stubber
         stubber.assert_no_pending_responses()
