@@ -63,7 +63,7 @@ class Syntax:
 
     flags: tuple[Flag[Any], ...] = ()
     words: int = 0  # at most this many positional words
-    extra_word: str = ""  # what to say after "Unexpected `w`:" when there are more
+    extra_word: str = ""  # said after "`w` was not expected:" when there are more words
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,14 @@ def parse_args(text: str, syntax: Syntax) -> Args:
         name = name.lower()
         flag = flags.get(name)
         if flag is None:
-            raise UsageError(f"Unknown option {shown(name)}.")
+            raise UsageError(f"{shown(name, first=True)} is not an option here.")
         if name in values:
             raise UsageError(f"Give `{name}` once.")
         if flag.check is None and eq:
             raise UsageError(f"`{name}` takes no value.")
         values[name] = True if flag.check is None else flag.read(value if eq else next(typed, ""))
     if len(words) > syntax.words:
-        raise UsageError(f"Unexpected {shown(words[syntax.words])}: {syntax.extra_word}.")
+        raise UsageError(f"{shown(words[syntax.words], first=True)} was not expected: {syntax.extra_word}.")
     return Args(tuple(words), values)
 
 

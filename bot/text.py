@@ -19,15 +19,16 @@ def escape_mrkdwn(text: str) -> str:
 ECHO_SAFE = frozenset(chr(c) for c in range(0x21, 0x7F)) - frozenset("`<>&*_~")
 
 
-def shown(word: str) -> str:
+def shown(word: str, *, first: bool = False) -> str:
     """A word the user typed, safe to echo into Slack and a terminal: quoted, or described.
 
     The only way user text goes back out: nothing typed can mention (`<!channel>`), link or format.
+    `first`: the description starts a sentence ("A word with …").
     """
     if word and len(word) <= 60 and set(word) <= ECHO_SAFE:
         return f"`{word}`"
     odd = next((c for c in word if c not in ECHO_SAFE), None)
-    return f"a word with {char_name(odd)}" if odd else f"a {len(word)}-character word"
+    return f"{'A' if first else 'a'} {f'word with {char_name(odd)}' if odd else f'{len(word)}-character word'}"
 
 
 def char_name(c: str) -> str:

@@ -69,8 +69,7 @@ def valid_name(word: str, asg: bool) -> str:
     if ok:
         return word
     bad = next((c for c in word if c not in (_ASG_CHARS if asg else _ENV_CHARS)), None)
-    echoed = shown(word) if word and set(word) <= ECHO_SAFE else "That"
-    echoed = echoed[:1].upper() + echoed[1:]
+    echoed = shown(word, first=True) if word and set(word) <= ECHO_SAFE else "That"
     why = f": it contains {char_name(bad)}" if bad else ""
     raise UsageError(f"{echoed} is not {what}{why}. {rule}.")
 
