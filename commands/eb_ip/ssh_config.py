@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from bot.args import REGION
 from bot.command import CommandContext, CommandError, UsageError
 from bot.reply import Reply
 from bot.settings import Settings
 from bot.slack.blocks import code_sections, section
 from bot.text import escape_mrkdwn
 from bot.tokens import issue_token
-from commands.eb_ip.parse import _ASG_CHARS, EbIpRequest, SshKind, valid_name, valid_region
+from commands.eb_ip.parse import _ASG_CHARS, EbIpRequest, SshKind, valid_name
 
 TOKEN_PATH = "~/.config/opsbot/token"
 _TOKEN_PATH_CHARS = _ASG_CHARS - frozenset(":") | frozenset("~+")
@@ -29,7 +30,7 @@ def ssh_config(
     """A ~/.ssh/config block: `ssh ENV.N` reaches running instance N (oldest first) of ENV."""
     name = valid_name(env, asg)
     if region is not None:
-        region = valid_region(region)
+        region = REGION.read(region)
     if not public_url:
         raise CommandError(
             "ssh-config needs the bot's public address: set OPSBOT_PUBLIC_URL (e.g. https://opsbot.example.com)."

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.args import ALL_REGIONS, REGION, TOP, Syntax, known_regions, number_flag, parse_args, split_verb, switch
 from bot.command import UsageError
-from commands.lambda_capacity.options import NAME
+from bot.text import shown
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-_FUNCTION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([A-Za-z0-9_-]{1,64})(:[^:]+)?$")
+_FUNCTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_FUNCTION_ARN = re.compile(
+    r"arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):[0-9]{12}:function:(?P<function>[A-Za-z0-9_-]{1,64})(?P<qualifier>:[^:]+)?"
+)
+
+REFRESH, KEEP = switch("--refresh"), number_flag("--keep", 1, 100)
+CAPACITY = Syntax((REGION, ALL_REGIONS, TOP, REFRESH), extra_word="a function name goes after `prune`")
+PRUNE = Syntax((REGION, KEEP), words=1, extra_word="prune takes at most one function name")
 
 
 @dataclass(frozen=True)
@@ -28,59 +34,25 @@ class PruneRequest:
     function: str | None = None
 
 
-def _int_between(flag: str, raw: str | None, low: int, high: int) -> int:
-    if raw is None or not raw.isdigit() or not low <= int(raw) <= high:
-        raise UsageError(f"{flag} takes a whole number from {low} to {high}, got {raw or 'nothing'}.")
-    return int(raw)
-
-
-def _region(raw: str | None) -> str:
-    if raw is None or not _REGION.match(raw):
-        raise UsageError(f"--region takes an AWS region such as eu-west-1, got {raw or 'nothing'}.")
-    return raw
-
-
 def parse(text: str, default_keep: int = 3) -> CapacityRequest | PruneRequest:
-    words = text.split()
-    prune = bool(words) and words[0].lower() == "prune"
-    if prune:
-        words = words[1:]
-    region: str | None = None
-    all_regions = refresh = False
-    top, keep = 10, default_keep
-    positional: list[str] = []
-    it = iter(words)
-    for word in it:
-        if word == "--region":
-            region = _region(next(it, None))
-        elif word == "--all-regions" and not prune:
-            all_regions = True
-        elif word == "--top" and not prune:
-            top = _int_between("--top", next(it, None), 1, 100)
-        elif word == "--refresh" and not prune:
-            refresh = True
-        elif word == "--keep" and prune:
-            keep = _int_between("--keep", next(it, None), 1, 100)
-        elif word.startswith("-"):
-            raise UsageError(f"Unknown option {word}{' for prune' if prune else ''}.")
-        else:
-            positional.append(word)
-    if region and all_regions:
-        raise UsageError("Use either --region or --all-regions, not both.")
-    if not prune:
-        if positional:
-            raise UsageError(f"Unexpected {positional[0]!r}: did you mean `{NAME} prune {positional[0]}`?")
-        return CapacityRequest(region, all_regions, top, refresh)
-    if len(positional) > 1:
-        raise UsageError("prune takes at most one function name.")
-    function = positional[0] if positional else None
-    arn = _FUNCTION_ARN.match(function or "")
+    verb, rest = split_verb(text, "prune")
+    if not verb:
+        args = parse_args(text, CAPACITY)
+        if args.has(REGION) and args.has(ALL_REGIONS):
+            raise UsageError("Use either `--region` or `--all-regions`, not both.")
+        return CapacityRequest(args.get(REGION), args.has(ALL_REGIONS), args.get(TOP, 10), args.has(REFRESH))
+    args = parse_args(rest, PRUNE)
+    region, keep = args.get(REGION), args.get(KEEP, default_keep)
+    function = args.words[0] if args.words else None
+    arn = _FUNCTION_ARN.fullmatch(function or "")
     if arn:  # mappings and aliases name functions by their short name; the ARN names the region
-        if arn.group(3):
+        if arn["qualifier"]:
             raise UsageError("prune takes a function, not one of its versions or aliases.")
-        if region and region != arn.group(1):
-            raise UsageError(f"That function is in {arn.group(1)}, not {region}.")
-        region, function = arn.group(1), arn.group(2)
-    elif function and not _FUNCTION.match(function):
-        raise UsageError(f"{function!r} is not a Lambda function name or ARN.")
+        if arn["region"] not in known_regions():
+            raise UsageError(f"That ARN names no AWS region botocore knows: {shown(arn['region'])}.")
+        if region and region != arn["region"]:
+            raise UsageError(f"That function is in {arn['region']}, not {region}.")
+        region, function = arn["region"], arn["function"]
+    elif function and not _FUNCTION.fullmatch(function):
+        raise UsageError(f"prune takes a Lambda function name or ARN, not {shown(function)}.")
     return PruneRequest(region, keep, function)

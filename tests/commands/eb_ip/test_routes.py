@@ -88,7 +88,7 @@ def test_route_refuses_without_a_token_or_with_a_revoked_one(runtime: Runtime, t
         ("/eb/my$(id)env/ip/1", 400, "it contains '$' (U+0024 DOLLAR SIGN)"),
         (f"/eb/{ENV}/ip/0", 400, "Instances are numbered from 1"),
         (f"/eb/{ENV}/ip/1e3", 400, "Expected an instance number"),
-        (f"/region/mars-1/eb/{ENV}/ip/1", 400, "--region needs an AWS region like eu-west-1, not `mars-1`"),
+        (f"/region/mars-1/eb/{ENV}/ip/1", 400, "`--region` takes an AWS region such as eu-west-1, not `mars-1`."),
         (f"/eb/{ENV}/ip/1/2", 404, "no such route"),
     ],
 )

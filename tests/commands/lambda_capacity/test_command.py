@@ -84,17 +84,22 @@ def test_parse_defaults_and_flags() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("--top 0", "--top takes a whole number from 1 to 100, got 0."),
-        ("--top 101", "--top takes a whole number from 1 to 100, got 101."),
-        ("--top", "--top takes a whole number from 1 to 100, got nothing."),
-        ("--region mars", "--region takes an AWS region such as eu-west-1, got mars."),
-        ("--region eu-west-1 --all-regions", "Use either --region or --all-regions, not both."),
-        ("orders-api", "Unexpected 'orders-api': did you mean `/lambda-capacity prune orders-api`?"),
-        ("--keep 2", "Unknown option --keep."),
-        ("prune --all-regions", "Unknown option --all-regions for prune."),
-        ("prune --keep 0", "--keep takes a whole number from 1 to 100, got 0."),
-        ("prune a b", "prune takes at most one function name."),
-        ("prune a/b", "'a/b' is not a Lambda function name or ARN."),
+        ("--top 0", "`--top` takes a whole number from 1 to 100, not `0`."),
+        ("--top 101", "`--top` takes a whole number from 1 to 100, not `101`."),
+        ("--top", "`--top` needs a whole number from 1 to 100."),
+        ("--region mars", "`--region` takes an AWS region such as eu-west-1, not `mars`."),
+        ("--region eu-west-1 --all-regions", "Use either `--region` or `--all-regions`, not both."),
+        ("orders-api", "`orders-api` was not expected: a function name goes after `prune`."),
+        ("--keep 2", "`--keep` is not an option here."),
+        ("prune --all-regions", "`--all-regions` is not an option here."),
+        ("prune --keep 0", "`--keep` takes a whole number from 1 to 100, not `0`."),
+        ("prune a b", "`b` was not expected: prune takes at most one function name."),
+        ("prune a/b", "prune takes a Lambda function name or ARN, not `a/b`."),
+        ("prune <!channel>", "prune takes a Lambda function name or ARN, not a word with U+003C LESS-THAN SIGN."),
+        (
+            "prune arn:aws:lambda:xx-moon-1:123456789012:function:f",
+            "That ARN names no AWS region botocore knows: `xx-moon-1`.",
+        ),
         (
             "prune arn:aws:lambda:eu-west-1:123456789012:function:f:7",
             "prune takes a function, not one of its versions or aliases.",
@@ -114,7 +119,7 @@ def test_bad_requests_are_explained(text: str, message: str) -> None:
 def test_a_usage_error_reaches_the_user_with_the_usage(ctx: CommandContext) -> None:
     reply = run_command(COMMAND, "--top 500", ctx)
     assert not reply.ok and not reply.public
-    assert reply.text.startswith("--top takes a whole number from 1 to 100, got 500.\nUsage: `/lambda-capacity ")
+    assert reply.text.startswith("`--top` takes a whole number from 1 to 100, not `500`.\nUsage: `/lambda-capacity ")
 
 
 # -- the storage answer
