@@ -211,9 +211,14 @@ def _table_as_code(block: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _table_lines(block: dict[str, Any]) -> list[str]:
-    rows = [[_cell_text(cell) for cell in row] for row in block["rows"]]
+    return aligned(*table_cells(block))
+
+
+def table_cells(block: dict[str, Any]) -> tuple[list[list[str]], set[int]]:
+    """A table block's cells as text (an emoji as :name:), and which columns are right-aligned."""
     settings = block.get("column_settings") or []
-    return aligned(rows, {i for i, s in enumerate(settings) if s and s.get("align") == "right"})
+    right = {i for i, s in enumerate(settings) if s and s.get("align") == "right"}
+    return [[_cell_text(cell) for cell in row] for row in block["rows"]], right
 
 
 def _cell_text(cell: dict[str, Any]) -> str:
