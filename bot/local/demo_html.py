@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.slack.blocks import table_cells
+
 if TYPE_CHECKING:
     from bot.local.demo import Entry
 
@@ -20,6 +22,8 @@ body { font: 15px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; 
 .tag { color: #888; font-size: 12px; } pre { background: #f4f4f4; padding: .5em; overflow-x: auto; }
 .button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 2px 10px; margin: 2px; }
 .danger { color: #e01e5a; border-color: #e01e5a; } .primary { background: #007a5a; color: #fff; }
+table { border-collapse: collapse; margin: .3em 0; } td { border: 1px solid #ddd; padding: 2px 8px; }
+tr:first-child td { font-weight: 700; background: #f4f4f4; } .right { text-align: right; }
 img { max-width: 100%; border: 1px solid #ddd; }
 """
 
@@ -60,9 +64,17 @@ def _block(block: dict[str, Any]) -> str:
             for e in block.get("elements", [])
         ]
         return "<div>" + "".join(buttons) + "</div>"
+    if kind == "table":
+        rows, right = table_cells(block)
+        return "<table>" + "".join(_row(row, right) for row in rows) + "</table>"
     if kind == "divider":
         return "<hr>"
     return ""
+
+
+def _row(cells: list[str], right: set[int]) -> str:
+    tds = (f"<td{' class=right' if i in right else ''}>{html.escape(c)}</td>" for i, c in enumerate(cells))
+    return "<tr>" + "".join(tds) + "</tr>"
 
 
 def _reply(reply: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from slack_sdk.webhook import WebhookResponse
 
 from bot.reply import Attachment, Reply
 from bot.settings import Settings
-from bot.slack.blocks import fit_blocks
+from bot.slack.blocks import fit_blocks, fit_text
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class SlackDelivery:
         the channel, and files, queue for the channel's next slot, in order.
         """
         message: dict[str, Any] = {
-            "text": reply.text[:39_000],
+            "text": fit_text(reply.text),
             "response_type": "in_channel" if reply.public else "ephemeral",
         }
         if reply.blocks:
@@ -183,7 +183,7 @@ class SlackDelivery:
 
     def post(self, channel_id: str, reply: Reply) -> Future[None]:
         """A message the bot posts to a channel on its own (an alert, a job's report): paced, in order."""
-        message: dict[str, Any] = {"channel": channel_id, "text": reply.text[:39_000]}
+        message: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
         if reply.blocks:
             message["blocks"] = fit_blocks(reply.blocks)
         return self.outbox.submit(channel_id, partial(self.client.chat_postMessage, **message))

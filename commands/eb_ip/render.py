@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.reply import Reply
-from bot.slack.blocks import code_sections, context, fit_blocks, header, section
+from bot.slack.blocks import aligned, context, fit_blocks, header, section, table
 from bot.text import plural
 from commands.eb_ip.instances import EnvironmentInstances, EnvironmentSummary
 
@@ -18,42 +17,33 @@ def local_time(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def aligned(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
-
-
 def render_environments(summaries: list[EnvironmentSummary], region: str) -> Reply:
     title = f"Elastic Beanstalk environments in {region}"
     if not summaries:
         return Reply(f"No {title}.", [section(f"No {title}.")])
     rows = [("environment", "status", "health", "running")]
     rows += [(s.name, s.status, s.health, str(s.instances)) for s in summaries]
-    lines = aligned(rows, right=frozenset({3}))
     hint = "`/eb-ip ENV` lists an environment's instances, oldest first."
-    return Reply("\n".join([title, *lines]), fit_blocks([header(title), *code_sections(lines), context(hint)]))
+    text = "\n".join([title, *aligned(rows, {3})])
+    return Reply(text, fit_blocks([header(title), *table(rows, {3}), context(hint)]))
 
 
-def table_lines(found: EnvironmentInstances, tz: ZoneInfo) -> list[str]:
-    rows = [("#", "instance", "public ip", "private ip", "launched", "zone")]
+def instance_rows(found: EnvironmentInstances, tz: ZoneInfo) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = [("#", "instance", "public ip", "private ip", "launched", "zone")]
     for n, i in enumerate(found.instances, 1):
         rows.append(
             (str(n), i.id, i.public_ip or PRIVATE_ONLY, i.private_ip or "-", local_time(i.launched_at, tz), i.az)
         )
-    return aligned(rows, right=frozenset({0}))
+    return rows
 
 
 def render_table(found: EnvironmentInstances, tz: ZoneInfo) -> Reply:
     title = f"{found.label}: {plural(len(found.instances), 'running instance')}, oldest first"
-    lines = table_lines(found, tz)
+    rows = instance_rows(found, tz)
     asg = " --asg" if found.asg else ""
     hint = f"Region {found.region}. `/eb-ip {found.name} 1{asg}` gives one address; `ssh-config` sets up ssh."
-    return Reply("\n".join([title, *lines]), fit_blocks([header(title), *code_sections(lines), context(hint)]))
+    text = "\n".join([title, *aligned(rows, {0})])
+    return Reply(text, fit_blocks([header(title), *table(rows, {0}), context(hint)]))
 
 
 def render_nth(found: EnvironmentInstances, n: int, tz: ZoneInfo) -> Reply:

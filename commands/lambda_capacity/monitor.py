@@ -23,6 +23,7 @@ from bot.aws import AwsClients, describe_aws_error
 from bot.command import CommandContext, Job, LambdaEntry
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
+from bot.slack.blocks import context, section
 from bot.state import Store
 from commands.lambda_capacity.forecast import StorageForecast, forecast_text, recorded_forecast
 from commands.lambda_capacity.options import NAME, MonitorConfig, number_option
@@ -210,10 +211,7 @@ def alert_message(
         text = f":white_check_mark: Lambda code storage in {where} is back to {amount}, below the alarm threshold."
         hint = ""
     outlook = forecast_text(forecast, reading.at, tz)
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(p for p in (outlook, hint) if p)}]},
-    ]
+    blocks = [section(text), context(" ".join(p for p in (outlook, hint) if p))]
     return f"{text} {outlook}", blocks
 
 

@@ -6,7 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.reply import Reply
-from bot.slack.blocks import code_sections, context, fit_blocks, header, section
+from bot.slack.blocks import (
+    actions,
+    aligned,
+    button,
+    code_sections,
+    confirm_dialog,
+    context,
+    fit_blocks,
+    header,
+    section,
+    table,
+)
 from bot.text import plural
 from commands.lambda_capacity.options import NAME
 from commands.lambda_capacity.parse import CapacityRequest
@@ -21,7 +32,6 @@ from commands.lambda_capacity.storage import (
 
 ACTION_DELETE = "lambda_capacity_prune_delete"
 ACTION_CANCEL = "lambda_capacity_prune_cancel"
-MAX_PLAN_LINES = 100  # functions listed in a plan; the buttons must fit in Slack's 50 blocks
 
 
 def _age(seconds: float) -> str:
@@ -32,12 +42,15 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
-def _headline(report: CodeStorageReport) -> str:
-    functions = plural(report.function_count, "function")
+def _storage(report: CodeStorageReport) -> str:
     if report.limit_bytes:
         used, limit = human_bytes(report.usage_bytes), human_bytes(report.limit_bytes)
-        return f"*{used} of {limit} ({report.percent:.1f}%)* · {functions}"
-    return f"*{human_bytes(report.usage_bytes)} listed* · {functions}"
+        return f"{used} of {limit} ({report.percent:.1f}%)"
+    return f"{human_bytes(report.usage_bytes)} listed"
+
+
+def _headline(report: CodeStorageReport) -> str:
+    return f"*{_storage(report)}* · {plural(report.function_count, 'function')}"
 
 
 def _attribution(report: CodeStorageReport) -> str:
@@ -75,16 +88,12 @@ def _prune_estimate(report: CodeStorageReport) -> str:
     )
 
 
-def _top_table(report: CodeStorageReport, n: int) -> list[str]:
+def _top_rows(report: CodeStorageReport, n: int) -> list[tuple[str, ...]]:
     top = [f for f in report.top(n) if f.code_bytes]
     if not top:
         return []
-    width = min(40, max(len("Function"), *(len(f.name) for f in top)))
-    lines = [f"{'Function':<{width}}  {'Storage':>10}  {'Versions':>8}"]
-    for f in top:
-        name = f.name if len(f.name) <= width else f.name[: width - 1] + "…"
-        lines.append(f"{name:<{width}}  {human_bytes(f.code_bytes):>10}  {len(f.versions):>8,}")
-    return lines
+    rows: list[tuple[str, ...]] = [("Function", "Storage", "Versions")]
+    return rows + [(f.name, human_bytes(f.code_bytes), f"{len(f.versions):,}") for f in top]
 
 
 def render_region(report: CodeStorageReport, top: int, now: float, forecast: str) -> list[dict[str, Any]]:
@@ -98,10 +107,10 @@ def render_region(report: CodeStorageReport, top: int, now: float, forecast: str
     estimate = _prune_estimate(report)
     if estimate:
         blocks.append(section(estimate))
-    table = _top_table(report, top)
-    if table:
-        blocks.append(section(f"*Top {len(table) - 1} functions by storage* (all versions, $LATEST included)"))
-        blocks.extend(code_sections(table))
+    rows = _top_rows(report, top)
+    if rows:
+        blocks.append(section(f"*Top {len(rows) - 1} functions by storage* (all versions, $LATEST included)"))
+        blocks.extend(table(rows, {1, 2}))
     blocks.append(context(f"That scan took {report.calls:,} AWS calls. `{NAME} --refresh` rescans."))
     return blocks
 
@@ -117,10 +126,10 @@ def render_capacity(
     empty = sorted(r.region for r in reports if r not in shown)
     blocks: list[dict[str, Any]] = []
     text: list[str] = []
-    if len(shown) > 1:  # the overview first: Slack's 50-block limit may cut the details
-        width = max(len(r.region) for r in shown)
-        overview = [f"{r.region:<{width}}  {_headline(r).replace('*', '')}" for r in shown]
-        blocks += [header("Lambda code storage · all regions"), *code_sections(overview)]
+    if len(shown) > 1:  # the overview first: it gets the message's one table, and a cut spares it
+        overview = [("Region", "Code storage", "Functions")]
+        overview += [(r.region, _storage(r), f"{r.function_count:,}") for r in shown]
+        blocks += [header("Lambda code storage · all regions"), *table(overview, {2})]
     for report in shown:
         blocks.extend(render_region(report, request.top, now, outlook[report.region]))
         text.append(f"{report.region}: {_headline(report).replace('*', '')}")
@@ -146,8 +155,9 @@ def render_plan(plan: PrunePlan, report: CodeStorageReport) -> Reply:
     by_function: dict[str, list[PruneCandidate]] = {}
     for c in plan.candidates:
         by_function.setdefault(c.function, []).append(c)
-    lines = [
-        f"{name}: {_versions_text(cs)} ({human_bytes(sum(c.code_size for c in cs))})"
+    rows = [("Function", "Versions to delete", "Frees")]
+    rows += [
+        (name, _versions_text(cs), human_bytes(sum(c.code_size for c in cs)))
         for name, cs in sorted(by_function.items(), key=lambda kv: -sum(c.code_size for c in kv[1]))
     ]
     scope = f"`{plan.function}`" if plan.function else plural(plan.function_count, "function")
@@ -158,40 +168,19 @@ def render_plan(plan: PrunePlan, report: CodeStorageReport) -> Reply:
         f"invokes, and $LATEST. Requested by <@{plan.requested_by}>; an admin must confirm within "
         f"{PLAN_TTL_SECONDS // 60} minutes."
     )
-    confirm = {
-        "title": {"type": "plain_text", "text": "Delete Lambda versions?"},
-        "text": {
-            "type": "mrkdwn",
-            "text": f"This deletes {plural(n, 'version')} in {plan.region} ({amount}). It cannot be undone.",
-        },
-        "confirm": {"type": "plain_text", "text": "Delete"},
-        "deny": {"type": "plain_text", "text": "Keep them"},
-        "style": "danger",
-    }
-    buttons = {
-        "type": "actions",
-        "block_id": "lambda_capacity_prune",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_DELETE,
-                "text": {"type": "plain_text", "text": f"Delete {plural(n, 'version')} ({amount})"},
-                "style": "danger",
-                "value": plan.id,
-                "confirm": confirm,
-            },
-            {
-                "type": "button",
-                "action_id": ACTION_CANCEL,
-                "text": {"type": "plain_text", "text": "Cancel"},
-                "value": plan.id,
-            },
-        ],
-    }
-    if len(lines) > MAX_PLAN_LINES:
-        lines = [*lines[:MAX_PLAN_LINES], f"… and {len(lines) - MAX_PLAN_LINES:,} more functions"]
-    blocks = [header(f"Prune plan · {plan.region}"), section(summary), *code_sections(lines), buttons]
-    return Reply(text=f"Prune plan: delete {plural(n, 'version')} in {plan.region}, freeing {amount}.", blocks=blocks)
+    confirm = confirm_dialog(
+        "Delete Lambda versions?",
+        f"This deletes {plural(n, 'version')} in {plan.region} ({amount}). It cannot be undone.",
+        confirm="Delete",
+        deny="Keep them",
+        style="danger",
+    )
+    delete = button(f"Delete {plural(n, 'version')} ({amount})", ACTION_DELETE, plan.id, "danger", confirm)
+    buttons = actions("lambda_capacity_prune", delete, button("Cancel", ACTION_CANCEL, plan.id))
+    # fit_blocks keeps the trailing buttons whatever it must leave out of a long list
+    blocks = [header(f"Prune plan · {plan.region}"), section(summary), *table(rows, {2}), buttons]
+    text = f"Prune plan: delete {plural(n, 'version')} in {plan.region}, freeing {amount}."
+    return Reply(text="\n".join([text, *aligned(rows, {2})]), blocks=fit_blocks(blocks))
 
 
 def render_outcome(plan: PrunePlan, outcome: PruneOutcome, approver: str) -> Reply:

@@ -31,3 +31,13 @@ def test_transcript_html_shows_mrkdwn_as_slack_does() -> None:
         '<b>Approved</b> by <b>@U0ADMIN</b>: see <a href="https://x.example">docs</a> &amp; '
         "<code>code</code><br><pre>a &lt; b</pre>"
     )
+
+
+def test_transcript_html_shows_a_table_block_as_a_table() -> None:
+    from bot.local.demo_html import _reply
+    from bot.slack.blocks import table
+
+    blocks = table([("environment", "running"), ("shop <prod>", "2")], {1})
+    page = _reply({"response_type": "in_channel", "blocks": blocks})
+    assert "<table><tr><td>environment</td><td class=right>running</td></tr>" in page
+    assert "<tr><td>shop &lt;prod&gt;</td><td class=right>2</td></tr></table>" in page

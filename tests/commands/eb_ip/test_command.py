@@ -98,7 +98,12 @@ def test_table_is_aligned_and_labels_private_only_instances() -> None:
     ]
     assert reply.public
     assert reply.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": reply.text.splitlines()[0]}}
-    assert "```#  instance" in blocks_text(reply)
+    (table,) = [b for b in reply.blocks if b["type"] == "table"]
+    assert [[cell["text"] for cell in row] for row in table["rows"]][1:] == [
+        ["1", "i-0aaa", "203.0.113.1", "10.0.0.1", "2026-11-28 14:03 CET", "us-east-1a"],
+        ["2", "i-0bbb", "(private only)", "10.0.0.1", "2026-11-28 14:03 CET", "us-east-1a"],
+    ]
+    assert table["column_settings"][0] == {"align": "right"}  # the instance number
 
 
 # -- on moto

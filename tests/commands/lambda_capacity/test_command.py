@@ -59,6 +59,12 @@ def sections(reply: Reply) -> str:
     return "\n".join(str(b.get("text", {}).get("text", "")) for b in reply.blocks if b["type"] == "section")
 
 
+def table_rows(reply: Reply) -> dict[str, list[str]]:
+    """The message's one table, each row by its first cell."""
+    (table,) = [b for b in reply.blocks if b["type"] == "table"]
+    return {row[0]["text"]: [cell["text"] for cell in row[1:]] for row in table["rows"]}
+
+
 def everything(reply: Reply) -> str:
     return str(reply.blocks) + reply.text
 
@@ -143,7 +149,7 @@ def test_the_answer_shows_exact_totals_top_functions_and_why_the_quota_is_unknow
     assert f"Functions: {human_bytes(big + small)} in 6 versions" in text
     assert f"Layers: {human_bytes(layers)} in 1 layer version" in text
     assert "*Top 1 functions by storage*" in text
-    assert f"orders-api     {human_bytes(big)}         4" in text and "notifier" not in text
+    assert table_rows(reply) == {"Function": ["Storage", "Versions"], "orders-api": [human_bytes(big), "4"]}
     assert "does not implement GetAccountSettings (HTTP 404, as on moto)" in everything(reply)
     assert "Forecast: not enough history yet" in text
     assert progress[0] == "Scanned 6 versions (1 page)…"
@@ -231,7 +237,10 @@ def test_all_regions_details_regions_with_code_and_lists_the_empty_ones(
         "Lambda code storage · eu-west-1",
         "Lambda code storage · us-east-1",
     ]
-    assert "eu-west-1  " in sections(both) and "No Lambda code in 1 region" in everything(both)
+    overview = table_rows(both)  # the message's one table; the regions' top functions are monospace
+    assert list(overview) == ["Region", "eu-west-1", "us-east-1"]
+    assert overview["eu-west-1"][1] == "1" and "No Lambda code in 1 region" in everything(both)
+    assert "```Function" in sections(both)
 
 
 # -- prune: the plan
@@ -258,11 +267,12 @@ def test_the_plan_keeps_the_newest_the_aliased_the_mapped_and_latest(
     reply = run_command(COMMAND, "prune", as_user(ctx, "UADMIN1"))
 
     plan_id, delete, cancel = plan_of(reply)
-    text = sections(reply)
-    assert "orders-api: versions 1, 2, 3 (" in text  # 4 is live, 5 its canary, 6-8 the newest
-    assert "image-resizer: version 1 (" in text  # 2 is what the SQS mapping invokes
-    assert "nightly-report: versions 1, 2, 3, 4, 5, 6, 7, 9 (" in text  # 8 is prod, 10-12 the newest
-    assert "Delete *12 versions* of 3 functions in us-east-1" in text
+    deleted = {name: cells[0] for name, cells in table_rows(reply).items()}
+    assert deleted["orders-api"] == "versions 1, 2, 3"  # 4 is live, 5 its canary, 6-8 the newest
+    assert deleted["image-resizer"] == "version 1"  # 2 is what the SQS mapping invokes
+    assert deleted["nightly-report"] == "versions 1, 2, 3, 4, 5, 6, 7, 9"  # 8 is prod, 10-12 the newest
+    assert "\nnightly-report  versions 1, 2, 3, 4, 5, 6, 7, 9  1.2 MiB\n" in reply.text  # and so does the text
+    assert "Delete *12 versions* of 3 functions in us-east-1" in sections(reply)
     assert delete["action_id"] == ACTION_DELETE and delete["style"] == "danger"
     assert delete["text"]["text"].startswith("Delete 12 versions (")
     assert delete["confirm"]["confirm"]["text"] == "Delete" and delete["confirm"]["style"] == "danger"
@@ -292,7 +302,7 @@ def test_a_plan_for_a_function_named_by_arn_still_keeps_its_mapped_version(
     seed_demo_functions(builder_aws)  # image-resizer:2 is what an SQS mapping invokes
     arn = builder_aws.client("lambda").get_function(FunctionName="image-resizer")["Configuration"]["FunctionArn"]
     reply = run_command(COMMAND, f"prune {arn} --keep 1", as_user(ctx, "UADMIN1"))
-    assert "image-resizer: versions 1, 3, 4 (" in sections(reply)
+    assert table_rows(reply)["image-resizer"][0] == "versions 1, 3, 4"
 
 
 # -- prune: the button
