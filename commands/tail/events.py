@@ -98,8 +98,9 @@ def log_events(
             yielded += 1
             if limit is not None and yielded >= limit:
                 return
-        # CloudWatch may return empty pages with a token while it is still searching; only a
-        # missing token means the end.
+        # CloudWatch may return empty pages with a token while it is still searching, so an
+        # empty page is not the end; a missing token is, and so is a token handed back
+        # unchanged, which would otherwise loop forever.
         token = page.get("nextToken")
         if not token or token == request.get("nextToken"):
             return
