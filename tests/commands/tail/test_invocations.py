@@ -216,3 +216,39 @@ def test_a_backslash_n_outside_a_stack_trace_is_left_alone() -> None:
         "Traceback (most recent call last):",
         '  File "x.py", line 1',
     )
+
+
+def _events(*messages: str) -> list[LogEvent]:
+    return [LogEvent(1000 * i, None, "s", str(i), m) for i, m in enumerate(messages)]
+
+
+def test_an_out_of_memory_error_type_is_out_of_memory_below_the_ceiling_too() -> None:
+    rid = "5a5a5a5a-0000-4000-8000-000000000003"
+    grouped = group_invocations(
+        _events(
+            f"START RequestId: {rid} Version: $LATEST",
+            f"REPORT RequestId: {rid}\tDuration: 9 ms\tMemory Size: 128 MB\tMax Memory Used: 120 MB\t"
+            "Status: error\tError Type: Runtime.OutOfMemory",
+        )
+    )
+    assert grouped.invocations[0].status is Status.OUT_OF_MEMORY
+
+
+def test_an_old_report_without_status_after_task_timed_out_is_a_timeout() -> None:
+    rid = "5a5a5a5a-0000-4000-8000-000000000004"
+    grouped = group_invocations(
+        _events(
+            f"START RequestId: {rid} Version: $LATEST",
+            f"2026-12-01T10:00:03.005Z {rid} Task timed out after 3.00 seconds",
+            f"REPORT RequestId: {rid}\tDuration: 3003.12 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\t"
+            "Max Memory Used: 40 MB\t",
+        )
+    )
+    assert grouped.invocations[0].status is Status.TIMEOUT
+
+
+def test_order_is_by_start_time_not_by_request_id() -> None:
+    late, early = "ffffffff-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000000"
+    grouped = group_invocations(_events(f"START RequestId: {late} Version: 1", f"START RequestId: {early} Version: 1"))
+
+    assert [i.request_id for i in grouped.invocations] == [late, early]

@@ -46,11 +46,14 @@ def test_a_line_longer_than_the_budget_is_split_hard_and_marked() -> None:
 
 
 def test_a_hard_split_never_cuts_a_fence_in_two() -> None:
-    line = "ab" + "`" * 6 + "cd"
-    for budget in range(12, 16):
-        chunks = chunk_lines([line], budget=budget)
-        assert all(c.text.count(FENCE) % 2 == 0 for c in chunks), budget
-        assert original(chunks) == line
+    # Cut at 11 characters, the naive split would leave "``" and "````": one fence where the
+    # line has an empty code block (two fences), and the rest of the message would turn to code.
+    line = "x" * 9 + "`" * 6 + "y" * 9
+
+    chunks = chunk_lines([line], budget=12)
+
+    assert [c.text for c in chunks] == ["x" * 9 + CONTINUED, "``````" + "y" * 5 + CONTINUED, "y" * 4]
+    assert not any(c.closes_fence for c in chunks)
 
 
 def test_what_does_not_fit_a_message_is_returned_as_overflow_never_cut() -> None:
@@ -92,6 +95,8 @@ def test_properties_every_character_once_in_order_budget_kept_fences_balanced(li
         assert before.closes_fence == after.reopens_fence
     if chunks:
         assert not chunks[0].reopens_fence
+        # The split changes no fence: the text ends inside one exactly when the input does.
+        assert chunks[-1].closes_fence == ("\n".join(lines).count(FENCE) % 2 == 1)
 
 
 @settings(max_examples=200, deadline=None)

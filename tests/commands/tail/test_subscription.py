@@ -111,6 +111,8 @@ def b64(raw: bytes) -> dict[str, Any]:
         ({"awslogs": {}}, "awslogs.data is missing"),
         ({"awslogs": {"data": "not base64!"}}, "awslogs.data is not base64"),
         ({"awslogs": {"data": "ü"}}, "awslogs.data is not base64"),
+        # A lenient decoder would drop the stray characters and decode this: a corrupted payload.
+        ({"awslogs": {"data": "H4sI*" + AWS_SAMPLE["awslogs"]["data"][4:]}}, "awslogs.data is not base64"),
         (b64(b"plain text, not gzip"), "awslogs.data is not gzip"),
         (b64(gzip.compress(b"{}")[:-12]), "awslogs.data is truncated gzip"),
         (b64(gzip.compress(b"\xff\xfe not utf-8")), "awslogs.data is not JSON"),
