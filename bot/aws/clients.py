@@ -29,18 +29,27 @@ class AwsClients:
     """Builds each boto3 client once per (service, region) and hands out the same one after."""
 
     def __init__(self, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> None:
-        self._session = session or boto3.session.Session()
+        self._given_session = session
         self._config = config
         self._clients: dict[tuple[str, str | None], Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+
+    @property
+    def _session(self) -> boto3.session.Session:
+        # Built at first use: a bad AWS_PROFILE then fails the command that needs AWS, with a reply naming
+        # the profile, instead of the bot's start with a traceback.
+        with self._lock:
+            if self._given_session is None:
+                self._given_session = boto3.session.Session()
+            return self._given_session
 
     @property
     def default_region(self) -> str | None:
         return self._session.region_name
 
     def client(self, service: str, region: str | None = None) -> Any:
-        key = (service, region or self._session.region_name)
         with self._lock:
+            key = (service, region or self._session.region_name)
             client = self._clients.get(key)
             if client is None:
                 # Session.client is not thread-safe; building under the lock also builds once.

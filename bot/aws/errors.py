@@ -16,8 +16,19 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
-_THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+# Everything boto3 raises for a call that failed: botocore's parsers raise their own errors, outside
+# its exception hierarchy, when something between us and AWS answers with a body that is not AWS's.
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+
+_THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+}
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"}
 _EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
 
@@ -45,8 +56,14 @@ def iam_action(exc: ClientError) -> str:
     return f"{service}:{op}" if service else op
 
 
+def _not_aws(what: str) -> str:
+    return f"AWS answered something that is not an AWS response ({what}); check AWS_ENDPOINT_URL and any proxy."
+
+
 def describe_aws_error(exc: BaseException) -> str:
     """One clear sentence for a user, never a stack trace."""
+    if isinstance(exc, ResponseParserError):
+        return _not_aws("a proxy's page?")
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return (
             "AWS credentials are missing: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
@@ -64,6 +81,8 @@ def describe_aws_error(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
+        if code.isdigit():  # botocore's code for a body it could not read as an AWS error: the HTTP status
+            return _not_aws(f"HTTP {code} from a proxy?")
         action = iam_action(exc)
         if code in _DENIED_CODES:
             return f"Access denied: the bot's AWS role lacks the IAM permission {action}."
@@ -79,4 +98,4 @@ def describe_aws_error(exc: BaseException) -> str:
 
 
 def is_aws_error(exc: BaseException) -> bool:
-    return isinstance(exc, ClientError | BotoCoreError)
+    return isinstance(exc, AWS_ERRORS)

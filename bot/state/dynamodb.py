@@ -36,7 +36,7 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws import AwsClients, describe_aws_error
+from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.settings import SettingsError
 from bot.state.store import (
     INLINE_VALUE_BYTES,
@@ -47,6 +47,7 @@ from bot.state.store import (
     as_stored,
     check_key,
     check_value,
+    raising_store_errors,
 )
 
 TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
@@ -64,6 +65,11 @@ def _shared_aws() -> AwsClients:
     return AwsClients()
 
 
+def _describe(store: DynamoStore, exc: BaseException) -> str:
+    return f"State store (DynamoDB table {store.table}): {describe_aws_error(exc)}"
+
+
+@raising_store_errors(AWS_ERRORS, _describe)
 class DynamoStore(Store):
     def __init__(self, client: Any, table: str, page_size: int | None = None) -> None:
         self._client = client

@@ -11,7 +11,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.state.store import AuditEntry, Store, Stored, TokenExists, as_stored, check_key, check_value
+from bot.state.store import (
+    AuditEntry,
+    Store,
+    Stored,
+    StoreError,
+    TokenExists,
+    as_stored,
+    check_key,
+    check_value,
+    raising_store_errors,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -48,10 +58,21 @@ CREATE TABLE IF NOT EXISTS samples (
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
+def _describe(store: SqliteStore, exc: BaseException) -> str:
+    return f"State store (SQLite file {store.path}): {exc}"  # e.g. "database is locked", "disk I/O error"
+
+
+@raising_store_errors((sqlite3.Error,), _describe)
 class SqliteStore(Store):
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
+        try:
+            self._create()
+        except sqlite3.Error as exc:
+            raise StoreError(_describe(self, exc)) from exc
+
+    def _create(self) -> None:
         # executescript manages its own transaction; the statements are idempotent.
         self._conn().executescript(_SCHEMA)
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(kv)")}
@@ -134,7 +155,7 @@ class SqliteStore(Store):
             self._conn()
             .execute(
                 f"SELECT value, updated_at FROM kv WHERE namespace = ? AND key = ? AND {_LIVE}",
-                (namespace, key, time.time()),
+                (namespace, check_key(key), time.time()),
             )
             .fetchone()
         )
@@ -157,7 +178,7 @@ class SqliteStore(Store):
 
     def delete(self, namespace: str, key: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+            db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, check_key(key)))
 
     def items(self, namespace: str, limit: int = 1000) -> list[tuple[str, Stored]]:
         rows = (
@@ -174,7 +195,8 @@ class SqliteStore(Store):
         # BEGIN IMMEDIATE takes the write lock before the read: no other writer runs in between.
         with self._tx() as db:
             row = db.execute(
-                f"SELECT value FROM kv WHERE namespace = ? AND key = ? AND {_LIVE}", (namespace, key, time.time())
+                f"SELECT value FROM kv WHERE namespace = ? AND key = ? AND {_LIVE}",
+                (namespace, check_key(key), time.time()),
             ).fetchone()
             if row is None or json.loads(row[0]) != as_stored(expected):
                 return False

@@ -8,9 +8,11 @@ limits written on the methods below, so a caller that works on one works on the 
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,26 @@ class Stored:
 
 class TokenExists(StoreError):
     """A token with this hash is already stored; tokens are never overwritten."""
+
+
+def raising_store_errors(errors: tuple[type[BaseException], ...], describe: Callable[[Any, BaseException], str]) -> Any:
+    """A class decorator: every `Store` method of the backend raises StoreError(describe(store, exc)) for
+    the backend's own `errors`, so callers catch one error whatever the backend."""
+
+    def decorate(cls: type[Store]) -> type[Store]:
+        for name in Store.__abstractmethods__:
+            method = getattr(cls, name)
+
+            def guarded(self: Store, *args: Any, _method: Callable[..., Any] = method, **kwargs: Any) -> Any:
+                try:
+                    return _method(self, *args, **kwargs)
+                except errors as exc:
+                    raise StoreError(describe(self, exc)) from exc
+
+            setattr(cls, name, functools.wraps(method)(guarded))
+        return cls
+
+    return decorate
 
 
 def encode_value(value: Any) -> str:

@@ -15,6 +15,7 @@ from commands.eb_ip.parse import _ASG_CHARS, EbIpRequest, SshKind, valid_name
 
 TOKEN_PATH = "~/.config/opsbot/token"
 _TOKEN_PATH_CHARS = _ASG_CHARS - frozenset(":") | frozenset("~+")
+MAX_INSTANCE = 20  # ssh ENV.1 to ENV.20: a Host block each
 _PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.:\[\]_-]+(?:/[A-Za-z0-9._~/-]*)?")
 
 
@@ -42,34 +43,42 @@ def ssh_config(
     route = f"{public_url.rstrip('/')}{f'/region/{region}' if region else ''}/{'asg' if asg else 'eb'}/{name}"
     # %% because ssh expands % in a ProxyCommand (a bare %s is a fatal "unknown key"); sh gets %s.
     fetch = bearer_curl(token_path, "%%s")
-    if kind == "ssm":
-        aws_region = f" --region {region}" if region else ""
-        connect = (
-            f'id=$({fetch} "{route}/id/$n") || exit 1; exec aws ssm start-session{aws_region} --target "$id" '
-            '--document-name AWS-StartSSHSession --parameters "portNumber=$1"'
-        )
-    else:
-        connect = f'ip=$({fetch} "{route}/ip/$n") || exit 1; exec nc "$ip" "$1"'
+
+    def connect(n: int) -> str:
+        if kind == "ssm":
+            aws_region = f" --region {region}" if region else ""
+            return (
+                f'id=$({fetch} "{route}/id/{n}") || exit 1; exec aws ssm start-session{aws_region} --target "$id" '
+                '--document-name AWS-StartSSHSession --parameters "portNumber=$1"'
+            )
+        return f'ip=$({fetch} "{route}/ip/{n}") || exit 1; exec nc "$ip" "$1"'
+
     alias = name.lower()  # ssh lowercases Host patterns but not the name typed, so only lowercase matches
-    # ssh runs this with /bin/sh, pasting in %n (the alias as typed) unquoted: quoted here, it reaches the
-    # snippet as $0 even if it holds ; or $( ), and "${0##*.}" must then be all digits.
-    snippet = (
-        f'n=${{0##*.}}; case $n in ""|*[!0-9]*) echo "opsbot: use {alias}.N, N = 1 for the oldest instance" 1>&2; '
-        f"exit 2;; esac; {connect}"
-    )
+    # The alias typed never reaches a shell: ssh pastes %n into the command unquoted, and only clients
+    # since the CVE-2023-51385 fix refuse names holding ' or $( ). One block per number, the number
+    # written here; ssh takes each option from the first block that matches, so the last block only
+    # catches what the others do not.
+    hosts = [
+        line
+        for n in range(1, MAX_INSTANCE + 1)
+        for line in (f"Host {alias}.{n}", f"    ProxyCommand sh -c '{connect(n)}' opsbot %p")
+    ]
+    refuse = f'echo "opsbot: use {alias}.N, N = 1 to {MAX_INSTANCE} (1 = the oldest instance)" 1>&2; exit 2'
     known_hosts = "~/.ssh/known_hosts_opsbot_" + re.sub(r"[^A-Za-z0-9._-]", "_", name)
     curl = "curl (7.55+)"
     needs = f"{curl} and the AWS CLI with the Session Manager plugin" if kind == "ssm" else f"{curl} and nc"
     return "\n".join(
         [
-            f"# opsbot: ssh {alias}.N reaches running instance N of {name}, 1 = oldest (as /eb-ip numbers them).",
+            f"# opsbot: ssh {alias}.N reaches running instance N of {name}, 1 = oldest (as /eb-ip numbers them),",
+            f"# N up to {MAX_INSTANCE}.",
             f"# Needs {needs}, and your token in {token_path} (/eb-ip token).",
             f"# Host keys are trusted on first use and kept per alias in {known_hosts}. When an instance is",
             f"# replaced ssh refuses the new key instead of trusting it silently: check /eb-ip {name}, then",
             f"#   ssh-keygen -R {alias}.N -f {known_hosts}",
+            *hosts,
             f"Host {alias}.*",
+            f"    ProxyCommand sh -c '{refuse}'",
             "    User ec2-user",
-            f"    ProxyCommand sh -c '{snippet}' '%n' %p",
             "    StrictHostKeyChecking accept-new",
             f"    UserKnownHostsFile {known_hosts}",
             "",

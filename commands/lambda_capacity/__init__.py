@@ -14,9 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws import describe_aws_error
+from bot.aws import AWS_ERRORS, describe_aws_error
 from bot.command import CommandContext, SlashCommand
 from bot.reply import Reply
 from commands.lambda_capacity.forecast import forecast_text, recorded_forecast
@@ -48,7 +46,7 @@ def show_capacity(request: CapacityRequest, ctx: CommandContext, opts: CapacityO
     def one(region: str) -> CodeStorageReport | str:
         try:
             return fresh_report(ctx, region, opts, refresh=request.refresh, progress=progress_of(region))
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             if not request.all_regions:
                 raise
             return describe_aws_error(exc)  # e.g. an opt-in region this account has not enabled

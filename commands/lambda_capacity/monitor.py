@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws import AwsClients, describe_aws_error
+from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import CommandContext, Job, LambdaEntry
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
@@ -180,7 +178,7 @@ def biggest_functions(aws: AwsClients, region: str, rate: float, n: int = 3) -> 
     """The functions storing the most, for a crossing alert: one listing, only when it fires."""
     try:
         functions = list_function_storage(lambda_client(aws, region, rate), CallCount())
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         log.warning("no top functions for the %s alert: %s", region, describe_aws_error(exc))
         return []
     return sorted(functions, key=lambda f: (-f.code_bytes, f.name))[:n]
@@ -275,7 +273,7 @@ def run_capacity_check(
         try:
             reading = read_capacity(aws, region, config, at)
             checks.append(check_reading(aws, store, config, reading, post, settings.timezone))
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             log.error("capacity check of %s failed: %s", region, describe_aws_error(exc))
             checks.append(CapacityCheck(region, error=describe_aws_error(exc)))
     return checks

@@ -12,9 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws import AwsClients, describe_aws_error
+from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import CommandContext, CommandError, require_admin
 from bot.reply import Reply
 from bot.state import Store
@@ -112,13 +110,13 @@ def _current_references(client: Any, plan: PrunePlan) -> dict[str, FunctionRefer
     names = sorted({c.function for c in plan.candidates})
     try:
         mapped = list_mapped_versions(client, calls)
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return dict.fromkeys(names, describe_aws_error(exc))
     refs: dict[str, FunctionReferences | str] = {}
     for name in names:
         try:
             refs[name] = FunctionReferences(list_aliased_versions(client, name, calls), mapped.get(name, frozenset()))
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             refs[name] = describe_aws_error(exc)  # unknown references: do not delete
     return refs
 
@@ -141,7 +139,7 @@ def carry_out(
             continue
         try:
             client.delete_function(FunctionName=c.function, Qualifier=c.version)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             reason = describe_aws_error(exc)
             outcome.failed.append((c, reason))
             store.audit(
