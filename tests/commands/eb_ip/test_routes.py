@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, CommandError, UsageError, run_command
-from bot.http import OpsbotWsgi, route_request
+from bot.http import OpsbotWsgi, make_server, route_request
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -119,17 +118,19 @@ def test_route_for_an_auto_scaling_group_whose_name_has_a_slash(runtime: Runtime
 
 @pytest.fixture
 def served(runtime: Runtime) -> Iterator[str]:
-    runtime = dataclasses.replace(
-        runtime, settings=dataclasses.replace(runtime.settings, slack_bot_token="xoxb-unused")
-    )  # Bolt insists on a token
+    settings = dataclasses.replace(
+        runtime.settings, slack_bot_token="xoxb-unused", slack_signing_secret="unused-secret", http_threads=4
+    )  # Bolt insists on a token, the server on a secret
+    runtime = dataclasses.replace(runtime, settings=settings)
     wsgi = OpsbotWsgi(runtime, build_app(runtime, COMMANDS, verify_token=False), COMMANDS)
-    server = waitress.create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+    server = make_server(wsgi, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         server.close()
+        server.task_dispatcher.shutdown()
 
 
 def fetch(url: str, token: str | None) -> tuple[int, str]:
