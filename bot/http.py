@@ -161,8 +161,9 @@ def _send(response: HttpResponse, start_response: StartResponse) -> Iterable[byt
 
 
 def make_server(wsgi: OpsbotWsgi, host: str, port: int) -> Any:
-    """waitress with the bot's limits: it refuses an oversized body from its Content-Length (or,
-    chunked, as it arrives) before reading it, and oversized headers."""
+    """waitress with the bot's limits. Past 4 x MAX_BODY waitress itself refuses a body from its
+    Content-Length (or, chunked, as it arrives) before reading it; below that it buffers the body
+    (to a file past 512 KB) and the app refuses past MAX_BODY with its own one-line 413."""
     import waitress
 
     return waitress.create_server(
@@ -171,7 +172,7 @@ def make_server(wsgi: OpsbotWsgi, host: str, port: int) -> Any:
         port=port,
         threads=wsgi.runtime.settings.http_threads,
         ident="opsbot",
-        max_request_body_size=MAX_BODY + 1,  # waitress refuses at >= its limit; the gate allows MAX_BODY
+        max_request_body_size=4 * MAX_BODY,
         max_request_header_size=MAX_HEADERS,
     )
 
