@@ -135,8 +135,8 @@ def build_app(
     """The Bolt app answering `commands`; its replies and the jobs' posts share `delivery`.
 
     Over HTTP (and Lambda) every request must carry Slack's signature, so there is no app without
-    SLACK_SIGNING_SECRET. Only Socket Mode has none to check: its requests arrive on a WebSocket
-    that the app-level token opened, and Bolt skips verification for them.
+    SLACK_SIGNING_SECRET: verification is always on. Only Socket Mode needs no secret: its requests
+    arrive on a WebSocket the app-level token opened, and Bolt skips verification for them.
     """
     settings = runtime.settings
     if not socket_mode and not settings.slack_signing_secret:
@@ -148,7 +148,6 @@ def build_app(
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="opsbot-work"),
         token_verification_enabled=verify_token,
-        request_verification_enabled=not socket_mode,
     )
     register(app, commands, runtime, delivery, wait_for_delivery)
     return app
