@@ -249,4 +249,3 @@ def test_bolt_never_logs_a_request_body(bot: Bot, caplog: pytest.LogCaptureFixtu
     assert call(bot, "POST", "/slack/events", body, signed(body))[0] == 404
     assert "Unhandled request (body not logged)" in caplog.text
     assert "SECRET-TEXT" not in caplog.text
-
