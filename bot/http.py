@@ -102,7 +102,7 @@ class OpsbotWsgi:
             raise ValueError("SLACK_SIGNING_SECRET is needed to serve Slack over HTTP")
         self.runtime = runtime
         self.slack = SlackRequestHandler(app)
-        self.gate = SlackGate(settings.slack_signing_secret, runtime.store)
+        self.gate = SlackGate(settings.slack_signing_secret)
         self.commands = commands
         self.limits = TokenBuckets(settings.route_rate, settings.route_burst)
         self._slots = threading.BoundedSemaphore(route_slots(settings.http_threads))

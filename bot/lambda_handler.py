@@ -68,7 +68,7 @@ def _slack() -> SlackRequestHandler:
 def _gate() -> SlackGate:
     runtime = _runtime()
     runtime.settings.require_slack(socket_mode=False)
-    return SlackGate(runtime.settings.slack_signing_secret or "", runtime.store)
+    return SlackGate(runtime.settings.slack_signing_secret or "")
 
 
 @cache

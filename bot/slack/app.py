@@ -14,13 +14,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.command import SlashCommand, run_button, run_command
 from bot.runtime import Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
+from bot.slack.gate import first_run
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ def _command_worker(
     slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
     # Bolt injects arguments by parameter name: `command` is the slash command payload.
-    def listener(command: dict[str, Any], respond: Respond) -> None:
+    def listener(command: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
+        if not first_run(runtime.store, request.headers, request.body):
+            return
         user_id = command.get("user_id", "")
         channel_id = command.get("channel_id", "")
         log.info("%s by %s in %s: %s", slash.name, user_id, channel_id, excerpt(str(command.get("text", ""))))
@@ -91,7 +94,9 @@ def _command_worker(
 def _button_worker(
     command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
-    def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
+        if not first_run(runtime.store, request.headers, request.body):
+            return
         user_id = body.get("user", {}).get("id", "")
         channel_id = (body.get("channel") or {}).get("id", "")
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))

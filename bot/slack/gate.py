@@ -3,7 +3,7 @@
 Bolt answers a malformed request with a 500 and a traceback (a timestamp that is not a number,
 a JSON Content-Type over a form body), logs the whole body of one that fails verification, and
 runs a valid request as often as it is sent. Here every refusal is one line, nothing of the body
-is logged, and each signed request runs once.
+is logged, and each signed request runs once (`first_run`, asked by the work).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from slack_bolt.request.internals import parse_body
 
@@ -34,13 +35,12 @@ def refusal(status: int, reason: str) -> HttpResponse:
 
 
 class SlackGate:
-    """Checks one request's size, headers, signature and body, and remembers what already ran."""
+    """Checks one request's size, headers, signature and body."""
 
-    def __init__(self, signing_secret: str, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
         if not signing_secret.strip():
             raise ValueError("a signing secret is needed to check Slack's requests")
         self._secret = signing_secret.encode()
-        self._store = store
         self._clock = clock
 
     def check(self, headers: Mapping[str, str], body: bytes) -> HttpResponse | None:
@@ -68,25 +68,35 @@ class SlackGate:
             return refusal(400, "body is not what its Content-Type says")
         if not isinstance(payload, dict):
             return refusal(400, "body is not a JSON object or a form")
-        return self._once(payload, signature, int(timestamp))
+        return None
 
-    def _once(self, payload: dict[str, object], signature: str, timestamp: int) -> HttpResponse | None:
-        # Slack signs a retry anew but keeps the Events API's event_id; anything else is retried
-        # only by whoever replays it, and a signature is only accepted within MAX_SKEW of its time.
-        event_id = payload.get("event_id")
-        if isinstance(event_id, str) and event_id:
-            key, expires_at = f"event:{event_id}", self._clock() + EVENT_RETRY_WINDOW
-        else:
-            key, expires_at = f"sig:{signature}", timestamp + MAX_SKEW + 60.0
-        try:
-            first = self._store.add(SEEN, key, True, expires_at=expires_at)
-        except StoreError as exc:
-            log.warning("cannot check a Slack request for replay, refused it: %s", exc)
-            return HttpResponse(503, "try again\n", headers=(("Retry-After", "1"),))
-        if first:
-            return None
-        log.info("ignored a Slack request already answered (%s)", key.split(":")[0])
-        return HttpResponse(200, "")
+
+def first_run(store: Store, headers: Mapping[str, Sequence[str]], payload: Mapping[str, Any]) -> bool:
+    """False if this signed request already ran: a replay, or Slack's retry of an event we took.
+
+    Asked by the work, not the ack: the ack is the same empty 200 either way, and a store write
+    on the ack path queues behind the workers' writes (SQLite has one writer) past Slack's 3 s.
+    """
+    signature = (headers.get("x-slack-signature") or [""])[0]
+    if not signature:  # Socket Mode: nothing is signed; requests come over the bot's own WebSocket
+        return True
+    # Slack signs a retry anew but keeps the Events API's event_id; a signature is accepted only
+    # within MAX_SKEW of its timestamp, so it is remembered that long.
+    event_id = payload.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        key, expires_at = f"event:{event_id}", time.time() + EVENT_RETRY_WINDOW
+    else:
+        timestamp = (headers.get("x-slack-request-timestamp") or [""])[0]
+        signed_at = int(timestamp) if timestamp.isdigit() else time.time()
+        key, expires_at = f"sig:{signature}", signed_at + MAX_SKEW + 60.0
+    try:
+        first = store.add(SEEN, key, True, expires_at=expires_at)
+    except StoreError as exc:  # the command needs the store too; it will say so if it is down
+        log.warning("cannot check a Slack request for replay, running it: %s", exc)
+        return True
+    if not first:
+        log.info("ignored a Slack request that already ran (%s)", key.split(":")[0])
+    return first
 
 
 def _media_type(content_type: str | None) -> str | None:

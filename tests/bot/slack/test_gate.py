@@ -1,59 +1,58 @@
-"""The checks before Bolt, on a real store: what Slack retries and what is replayed runs once."""
+"""What runs once, on a real store: a replayed signature, and Slack's retry of an event."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.slack.gate import SlackGate
+from bot.slack.gate import SlackGate, first_run
 from bot.state import Store
-
-SECRET = "gate-secret"
-NOW = float(int(time.time()))  # the store judges expiry by the real clock
-
-
-def signed(body: bytes, ts: int, **extra: str) -> dict[str, str]:
-    mac = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return {"x-slack-request-timestamp": str(ts), "x-slack-signature": f"v0={mac}", **extra}
 
 
 @pytest.fixture
-def gate(tmp_path: Path) -> SlackGate:
-    return SlackGate(SECRET, Store.open(str(tmp_path / "state.db")), clock=lambda: NOW)
+def store(tmp_path: Path) -> Store:
+    return Store.open(str(tmp_path / "state.db"))
 
 
-def test_a_slack_retry_of_an_event_already_taken_is_acked_without_running(gate: SlackGate) -> None:
-    body = json.dumps({"type": "event_callback", "event_id": "Ev01", "event": {"type": "app_mention"}}).encode()
-    headers = {"content-type": "application/json"}
-    first = gate.check({**headers, **signed(body, int(NOW))}, body)
+def headers(signature: str, ts: int, **extra: str) -> dict[str, list[str]]:
+    named = {"x-slack-signature": signature, "x-slack-request-timestamp": str(ts), **extra}
+    return {name: [value] for name, value in named.items()}
+
+
+def test_a_signature_runs_once(store: Store) -> None:
+    now = int(time.time())
+    assert first_run(store, headers("v0=aa", now), {"command": "/x"})
+    assert not first_run(store, headers("v0=aa", now), {"command": "/x"})
+    assert first_run(store, headers("v0=bb", now), {"command": "/x"})
+
+
+def test_a_slack_retry_of_an_event_already_taken_does_not_run(store: Store) -> None:
+    event = json.loads('{"type": "event_callback", "event_id": "Ev01"}')
+    now = int(time.time())
+    assert first_run(store, headers("v0=first", now), event)
     # Slack signs each retry anew, with a new timestamp: only the event_id says it is the same.
-    retry = gate.check({**headers, **signed(body, int(NOW) + 60, **{"x-slack-retry-num": "1"})}, body)
-
-    assert first is None
-    assert retry is not None and (retry.status, retry.body) == (200, "")
+    assert not first_run(store, headers("v0=retry", now + 60, **{"x-slack-retry-num": "1"}), event)
 
 
-def test_a_retry_whose_first_attempt_never_arrived_runs(gate: SlackGate) -> None:
-    body = json.dumps({"type": "event_callback", "event_id": "Ev02"}).encode()
-    headers = signed(body, int(NOW), **{"content-type": "application/json", "x-slack-retry-num": "2"})
-    assert gate.check(headers, body) is None
+def test_a_retry_whose_first_attempt_never_arrived_runs(store: Store) -> None:
+    retry = headers("v0=retry", int(time.time()), **{"x-slack-retry-num": "2"})
+    assert first_run(store, retry, {"type": "event_callback", "event_id": "Ev02"})
 
 
-def test_a_signature_is_remembered_as_long_as_it_could_be_accepted(tmp_path: Path) -> None:
-    store = Store.open(str(tmp_path / "state.db"))
-    body = b"command=%2Fx&text=hi"
-    headers = signed(body, int(NOW))
-    assert SlackGate(SECRET, store, clock=lambda: NOW).check(headers, body) is None
-    later = SlackGate(SECRET, store, clock=lambda: NOW + 299)  # still within the timestamp's 5 minutes
-    replay = later.check(headers, body)
-    assert replay is not None and replay.status == 200
+def test_a_signature_is_forgotten_once_it_could_no_longer_be_accepted(store: Store) -> None:
+    old = int(time.time()) - 400  # the gate refuses a timestamp over 300 s off
+    assert first_run(store, headers("v0=old", old), {})
+    assert first_run(store, headers("v0=old", old), {})  # its record expired: no store filling up
 
 
-def test_no_gate_without_a_secret(tmp_path: Path) -> None:
+def test_socket_mode_requests_carry_no_signature_and_are_not_tracked(store: Store) -> None:
+    assert first_run(store, {}, {"command": "/x"}) and first_run(store, {}, {"command": "/x"})
+    assert store.items("seen-requests") == []
+
+
+def test_no_gate_without_a_secret() -> None:
     with pytest.raises(ValueError, match="signing secret"):
-        SlackGate(" ", Store.open(str(tmp_path / "state.db")))
+        SlackGate(" ")
