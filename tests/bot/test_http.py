@@ -20,7 +20,7 @@ import pytest
 
 from bot.command import CommandContext, HttpRequest, HttpResponse, Route, SlashCommand
 from bot.http_limits import TokenBuckets
-from bot.local.slack_standin import slash_command_form
+from bot.local.slack_standin import button_press_form, slash_command_form
 from bot.reply import Reply
 from bot.tokens import issue_token
 from tests.conftest import SIGNING_SECRET
@@ -57,6 +57,7 @@ ROUTED = SlashCommand(
         Route("GET", re.compile("/crash"), _crash),
         Route("POST", re.compile("/post-only"), _ping),
     ),
+    buttons={"press_me": lambda value, ctx: Reply(f"pressed {value}")},
 )
 
 
@@ -227,6 +228,16 @@ def test_a_replayed_signed_command_runs_once_and_the_replay_gets_an_empty_ack(bo
     assert [(status, answer) for status, _, answer in replays] == [(200, ""), (200, "")]
     assert bot.reply_to(response_url)["text"] == "ran once"
     time.sleep(1)  # what a second run would have needed to reply
+    assert len(bot.standin.calls_to("response_url")) == 1
+
+
+def test_a_replayed_button_press_runs_once(bot: Bot) -> None:
+    response_url = bot.standin.new_response_url()
+    body = urllib.parse.urlencode(button_press_form("press_me", "v1", response_url)).encode()
+    headers = signed(body)
+    assert [call(bot, "POST", "/slack/events", body, headers)[0] for _ in range(2)] == [200, 200]
+    assert bot.reply_to(response_url)["text"] == "pressed v1"
+    time.sleep(1)
     assert len(bot.standin.calls_to("response_url")) == 1
 
 
