@@ -133,7 +133,7 @@ class OpsbotWsgi:
         if raw_length and not raw_length.isdigit():
             return refusal(400, "Content-Length is not a number")
         if raw_length and int(raw_length) > MAX_BODY:
-            return refusal(413, f"body over {MAX_BODY // 1024} KiB")  # decided before reading any of it
+            return refusal(413, f"body over {MAX_BODY // 1024} KiB")  # decided before this reads any of it
         # Without a length (chunked), read one byte past the limit to know it was passed.
         body = environ["wsgi.input"].read(int(raw_length) if raw_length else MAX_BODY + 1)
         refused = self.gate.check(_headers(environ), body)
