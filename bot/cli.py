@@ -137,7 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
     runtime = Runtime.from_settings(settings)
     delivery = SlackDelivery(make_web_client(settings))
     try:
-        app = build_app(runtime, COMMANDS, delivery)  # checks the token with auth.test
+        app = build_app(runtime, COMMANDS, delivery, socket_mode=socket_mode)  # checks the token with auth.test
     except BoltError as exc:
         raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused it ({exc})") from None
     except OSError as exc:  # URLError included: Slack is unreachable
@@ -153,7 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.http import OpsbotWsgi, serve_http
 
     log.info("opsbot serving HTTP on %s:%d", args.host, args.port)
-    serve_http(OpsbotWsgi(runtime, app, COMMANDS), args.host, args.port, settings.http_threads)
+    serve_http(OpsbotWsgi(runtime, app, COMMANDS), args.host, args.port)
     return EXIT_OK
 
 

@@ -70,6 +70,7 @@ class HttpResponse:
     status: int
     body: str
     content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. Retry-After
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from the variables it declares (`SlashCommand.env_options`), and the Slack secre
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
@@ -23,12 +25,14 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.aws import AwsClients
-from bot.command import LambdaEntry
+from bot.command import HttpResponse, LambdaEntry
 from bot.http import route_request
+from bot.http_limits import TokenBuckets
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.app import DELIVERY_TIMEOUT, build_app
 from bot.slack.delivery import SlackDelivery, make_web_client
+from bot.slack.gate import MAX_BODY, SlackGate, refusal
 from commands import COMMANDS
 
 
@@ -60,9 +64,22 @@ def _slack() -> SlackRequestHandler:
     return handler
 
 
+@cache
+def _gate() -> SlackGate:
+    runtime = _runtime()
+    runtime.settings.require_slack(socket_mode=False)
+    return SlackGate(runtime.settings.slack_signing_secret or "")
+
+
+@cache
+def _limits() -> TokenBuckets:
+    # Per container: Lambda runs one request at a time in it, so this slows a token, not the bot.
+    return TokenBuckets(_runtime().settings.route_rate, _runtime().settings.route_burst)
+
+
 def forget_container() -> None:
     """Drop what a container keeps between invocations (settings, store, app), as a cold start would."""
-    for cached in (_runtime, _delivery, _slack):
+    for cached in (_runtime, _delivery, _slack, _gate, _limits):
         cached.cache_clear()
 
 
@@ -86,15 +103,40 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 def slack_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     method, path = _method_and_path(event)
-    if path.endswith("/slack/events") or _header(event, "x-slack-bolt-lazy-only"):
+    # Bolt marks its own asynchronous re-invocation (the lazy half) with a top-level "method";
+    # API Gateway and Function URLs never send that key, so no HTTP client can pose as one.
+    if event.get("method") == "NONE":
+        lazy: dict[str, Any] = _slack().handle(event, context)
+        return lazy
+    if path.endswith("/slack/events"):
+        refused = _check_slack(event, method)
+        if refused is not None:
+            return _aws_response(refused)
         result: dict[str, Any] = _slack().handle(event, context)
         return result
     if path.endswith("/healthz"):
-        return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "ok\n"}
-    response = route_request(_runtime(), COMMANDS, method, path, _header(event, "authorization"))
+        return _aws_response(HttpResponse(200, "ok\n"))
+    return _aws_response(route_request(_runtime(), COMMANDS, method, path, _header(event, "authorization"), _limits()))
+
+
+def _check_slack(event: dict[str, Any], method: str) -> HttpResponse | None:
+    if method != "POST":
+        return HttpResponse(405, "use POST\n", headers=(("Allow", "POST"),))
+    raw = event.get("body") or ""
+    if len(raw) > MAX_BODY * 4 // 3 + 4:  # before decoding: base64 is 4 characters per 3 bytes
+        return refusal(413, f"body over {MAX_BODY // 1024} KiB")
+    try:
+        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+    except (binascii.Error, ValueError):
+        return refusal(400, "body is not valid base64")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return _gate().check(headers, body)
+
+
+def _aws_response(response: HttpResponse) -> dict[str, Any]:
     return {
         "statusCode": response.status,
-        "headers": {"Content-Type": response.content_type},
+        "headers": {"Content-Type": response.content_type, **dict(response.headers)},
         "body": response.body,
         "isBase64Encoded": False,
     }

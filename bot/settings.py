@@ -49,6 +49,9 @@ class Settings:
     public_url: str | None = None
     worker_threads: int = 32
     http_threads: int = 48
+    # Per bearer token: a bucket of `route_burst` lookups, refilled at `route_rate` a second.
+    route_rate: float = 5.0
+    route_burst: int = 10
     access: Mapping[str, AccessRule] = field(default_factory=dict)
     # Per-command structured settings from the TOML file, e.g. [commands.lambda-capacity].
     command_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -85,13 +88,36 @@ def _ids(name: str, raw: str | list[Any], pattern: re.Pattern[str], what: str) -
     return ids
 
 
-def _positive_int(name: str, raw: str) -> int:
+def _value(env: Mapping[str, str], name: str, secret: bool = False) -> str | None:
+    """The variable's value; unset or empty means the default (a template's empty parameter).
+    Whitespace is refused: it passes every `if value` check and then fails every request."""
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not raw.strip():
+        raise SettingsError(f"{name}: is only whitespace; unset it or give it a value")
+    if secret and raw != raw.strip():
+        raise SettingsError(f"{name}: has whitespace around it (a copy-paste slip?); Slack would never match it")
+    return raw
+
+
+def _positive_int(name: str, raw: str, least: int = 1) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name}: must be at least 1, got {value}")
+    if value < least:
+        raise SettingsError(f"{name}: must be at least {least}, got {value}")
+    return value
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name}: must be above 0, got {raw!r}")
     return value
 
 
@@ -126,46 +152,50 @@ def _access_rules(doc: Mapping[str, Any]) -> tuple[dict[str, AccessRule], dict[s
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
-    config_path = Path(env["OPSBOT_CONFIG"]) if env.get("OPSBOT_CONFIG") else None
+    config = _value(env, "OPSBOT_CONFIG")
+    config_path = Path(config) if config else None
     doc = _read_toml(config_path) if config_path else {}
     access, options = _access_rules(doc)
 
-    tz_name = env.get("OPSBOT_TIMEZONE") or "UTC"
+    tz_name = _value(env, "OPSBOT_TIMEZONE") or "UTC"
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"OPSBOT_TIMEZONE: unknown IANA time zone {tz_name!r}") from None
 
-    api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    api_url = _value(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not re.match(r"^https?://", api_url):
         raise SettingsError(f"SLACK_API_URL: expected an http(s) URL, got {api_url!r}")
     if not api_url.endswith("/"):
         api_url += "/"
 
-    public_url = env.get("OPSBOT_PUBLIC_URL") or None
+    public_url = _value(env, "OPSBOT_PUBLIC_URL")
     if public_url and not re.match(r"^https?://[^/\s]+", public_url):
         raise SettingsError(f"OPSBOT_PUBLIC_URL: expected an http(s) URL, got {public_url!r}")
 
-    state_url = env.get("OPSBOT_STATE") or "./opsbot.db"
-    app_token = env.get("SLACK_APP_TOKEN") or None
+    state_url = _value(env, "OPSBOT_STATE") or "./opsbot.db"
+    app_token = _value(env, "SLACK_APP_TOKEN", secret=True)
     if app_token and not app_token.startswith("xapp-"):
         raise SettingsError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
-    bot_token = env.get("SLACK_BOT_TOKEN") or None
+    bot_token = _value(env, "SLACK_BOT_TOKEN", secret=True)
     if bot_token and not bot_token.startswith("xoxb-"):
         raise SettingsError("SLACK_BOT_TOKEN: a bot token starts with 'xoxb-'")
 
     return Settings(
         slack_bot_token=bot_token,
-        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_signing_secret=_value(env, "SLACK_SIGNING_SECRET", secret=True),
         slack_app_token=app_token,
         slack_api_url=api_url,
         config_path=config_path,
         state_url=state_url,
         timezone=timezone,
-        admins=_ids("OPSBOT_ADMINS", env.get("OPSBOT_ADMINS", ""), _USER_ID, "user"),
+        admins=_ids("OPSBOT_ADMINS", _value(env, "OPSBOT_ADMINS") or "", _USER_ID, "user"),
         public_url=public_url.rstrip("/") if public_url else None,
-        worker_threads=_positive_int("OPSBOT_WORKER_THREADS", env.get("OPSBOT_WORKER_THREADS") or "32"),
-        http_threads=_positive_int("OPSBOT_HTTP_THREADS", env.get("OPSBOT_HTTP_THREADS") or "48"),
+        worker_threads=_positive_int("OPSBOT_WORKER_THREADS", _value(env, "OPSBOT_WORKER_THREADS") or "32"),
+        # At least 2: the routes may take only half of them (bot.http), the rest answer Slack.
+        http_threads=_positive_int("OPSBOT_HTTP_THREADS", _value(env, "OPSBOT_HTTP_THREADS") or "48", least=2),
+        route_rate=_positive_float("OPSBOT_ROUTE_RATE", _value(env, "OPSBOT_ROUTE_RATE") or "5"),
+        route_burst=_positive_int("OPSBOT_ROUTE_BURST", _value(env, "OPSBOT_ROUTE_BURST") or "10"),
         access=access,
         command_options=options,
     )

@@ -21,12 +21,18 @@ def issue_token(store: Store, user_id: str) -> str:
     return token
 
 
-def token_owner(store: Store, authorization: str | None) -> str | None:
-    """The user behind an `Authorization: Bearer <token>` header, or None."""
+def bearer_token(authorization: str | None) -> str | None:
+    """The opsbot token in an `Authorization: Bearer <token>` header, or None."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(PREFIX) or len(token) > 200:
         return None
-    return store.token_owner(token_hash(token))
+    return token
+
+
+def token_owner(store: Store, authorization: str | None) -> str | None:
+    """The user behind an `Authorization: Bearer <token>` header, or None."""
+    token = bearer_token(authorization)
+    return store.token_owner(token_hash(token)) if token else None

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, SlashCommand
-from bot.http import OpsbotWsgi
+from bot.http import OpsbotWsgi, make_server
 from bot.local.aws import moto_server, reset_moto, use_fake_credentials
 from bot.local.slack_standin import SlackStandIn, send_signed, slash_command_form
 from bot.runtime import Runtime
@@ -103,12 +102,13 @@ def serve_bot(tmp_path: Path, aws_clients: AwsClients) -> Iterator[Callable[...,
                 "SLACK_API_URL": standin.api_url,
                 "OPSBOT_STATE": str(tmp_path / "bot-state.db"),
                 "OPSBOT_WORKER_THREADS": "8",
+                "OPSBOT_HTTP_THREADS": "16",
                 **env,
             }
         )
         runtime = Runtime.from_settings(settings, aws_clients)
         app = build_app(runtime, commands=commands)
-        server = waitress.create_server(OpsbotWsgi(runtime, app, commands), host="127.0.0.1", port=0, threads=16)
+        server = make_server(OpsbotWsgi(runtime, app, commands), host="127.0.0.1", port=0)
         threading.Thread(target=server.run, daemon=True).start()
         stack.callback(server.task_dispatcher.shutdown)  # close() alone leaves waitress's workers
         stack.callback(server.close)

@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.command import SlashCommand, run_button, run_command
 from bot.runtime import Runtime
+from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
+from bot.slack.gate import first_run
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,30 @@ class _SkipTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
+class _NoRequestBodies(logging.Filter):
+    """Bolt logs the whole body of a request that fails verification (at INFO: 100 MB of it, if
+    that was sent) and of one no listener handles. Keep the event, drop the body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for prefix in ("Invalid request signature detected", "Unhandled request"):
+            if message.startswith(prefix):
+                record.msg, record.args = f"{prefix} (body not logged)", None
+        return True
+
+
 logging.getLogger("slack_bolt.App").addFilter(_SkipTokenWarning())
+logging.getLogger("slack_bolt.App").addFilter(_NoRequestBodies())
+logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoRequestBodies())
+
+MAX_LOGGED_TEXT = 200  # characters of command text in the log; the rest is counted, not shown
+
+
+def excerpt(text: str) -> str:
+    """The text as a log may hold it: escaped (no forged lines), and bounded."""
+    if len(text) <= MAX_LOGGED_TEXT:
+        return repr(text)
+    return f"{text[:MAX_LOGGED_TEXT]!r}… ({len(text)} characters)"
 
 
 def ack_at_once(ack: Ack) -> None:
@@ -49,10 +74,12 @@ def _command_worker(
     slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
     # Bolt injects arguments by parameter name: `command` is the slash command payload.
-    def listener(command: dict[str, Any], respond: Respond) -> None:
+    def listener(command: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
+        if not first_run(runtime.store, request.headers, request.body):
+            return
         user_id = command.get("user_id", "")
         channel_id = command.get("channel_id", "")
-        log.info("%s by %s in %s: %r", slash.name, user_id, channel_id, command.get("text", ""))
+        log.info("%s by %s in %s: %s", slash.name, user_id, channel_id, excerpt(str(command.get("text", ""))))
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
         reply = run_command(slash, command.get("text") or "", ctx)
         sent = delivery.send(reply, respond, channel_id)
@@ -67,7 +94,9 @@ def _command_worker(
 def _button_worker(
     command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
-    def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
+        if not first_run(runtime.store, request.headers, request.body):
+            return
         user_id = body.get("user", {}).get("id", "")
         channel_id = (body.get("channel") or {}).get("id", "")
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
@@ -106,9 +135,17 @@ def build_app(
     delivery: SlackDelivery | None = None,
     verify_token: bool = True,
     wait_for_delivery: bool = False,
+    socket_mode: bool = False,
 ) -> App:
-    """The Bolt app answering `commands`; its replies and the jobs' posts share `delivery`."""
+    """The Bolt app answering `commands`; its replies and the jobs' posts share `delivery`.
+
+    Over HTTP (and Lambda) every request must carry Slack's signature, so there is no app without
+    SLACK_SIGNING_SECRET: verification is always on. Only Socket Mode needs no secret: its requests
+    arrive on a WebSocket the app-level token opened, and Bolt skips verification for them.
+    """
     settings = runtime.settings
+    if not socket_mode and not settings.slack_signing_secret:
+        raise SettingsError("missing setting: SLACK_SIGNING_SECRET (to verify Slack's requests over HTTP)")
     delivery = delivery or SlackDelivery(make_web_client(settings))
     app = App(
         client=delivery.client,
@@ -116,7 +153,6 @@ def build_app(
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="opsbot-work"),
         token_verification_enabled=verify_token,
-        request_verification_enabled=bool(settings.slack_signing_secret),
     )
     register(app, commands, runtime, delivery, wait_for_delivery)
     return app

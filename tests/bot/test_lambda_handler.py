@@ -100,3 +100,60 @@ def test_routes_on_lambda_need_a_token(standin: SlackStandIn) -> None:
 def test_healthz_and_unknown_routes_on_lambda(standin: SlackStandIn) -> None:
     assert lambda_handler.slack_handler(api_event("GET", "/healthz"), CONTEXT)["statusCode"] == 200
     assert lambda_handler.slack_handler(api_event("GET", "/nope"), CONTEXT)["statusCode"] == 404
+
+
+def _invoke_counting(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The handler's answer, and the lazy self-invocations it started (boto3's Stubber on the lambda client)."""
+    lam = lambda_handler._runtime().aws.client("lambda")
+    invocations: list[dict[str, Any]] = []
+    with Stubber(lam) as stub:
+        stub.add_response("invoke", {"StatusCode": 202}, None)
+        record = lambda params, **_: invocations.append(params)  # noqa: E731
+        lam.meta.events.register("before-parameter-build.lambda.Invoke", record)
+        try:
+            answer = lambda_handler.slack_handler(event, CONTEXT)
+        finally:
+            lam.meta.events.unregister("before-parameter-build.lambda.Invoke", record)
+    return answer, invocations
+
+
+def test_a_replayed_request_on_lambda_is_acked_empty_and_runs_once(standin: SlackStandIn) -> None:
+    response_url = standin.new_response_url()
+    event = _signed_event(slash_command_form("/eb-ip", "help", response_url))
+    acks = []
+    for _ in range(2):
+        ack, (invocation,) = _invoke_counting(json.loads(json.dumps(event)))
+        acks.append((ack["statusCode"], ack["body"]))
+        assert lambda_handler.slack_handler(json.loads(invocation["Payload"]), CONTEXT)["statusCode"] == 200
+
+    assert acks == [(200, ""), (200, "")]
+    assert len(standin.replies_to(response_url)) == 1
+    time.sleep(0.5)
+    assert len(standin.calls_to("response_url")) == 1
+
+
+def test_bolts_lazy_marker_from_outside_is_refused_on_lambda(standin: SlackStandIn) -> None:
+    response_url = standin.new_response_url()
+    event = _signed_event(slash_command_form("/eb-ip", "help", response_url))
+    event["headers"]["x-slack-bolt-lazy-only"] = "1"  # would run the work at once, skipping the ack
+    event["headers"]["x-slack-bolt-lazy-function-name"] = "run_eb_ip"
+    response = lambda_handler.slack_handler(event, CONTEXT)
+    assert response["statusCode"] == 400 and response["body"].count("\n") == 1
+    assert not standin.calls_to("response_url")
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"headers": {"x-slack-request-timestamp": "soon", "x-slack-signature": "v0=1"}}, 401),
+        ({"body": "!!!not base64", "isBase64Encoded": True}, 400),
+        ({"body": "x" * (300 * 1024)}, 413),  # under the base64 pre-check: the gate counts it
+        ({"requestContext": {"http": {"method": "GET"}}}, 405),
+    ],
+)
+def test_malformed_slack_requests_on_lambda_get_one_line_4xx(
+    standin: SlackStandIn, change: dict[str, Any], status: int
+) -> None:
+    event = {**_signed_event(slash_command_form("/eb-ip", "help", standin.new_response_url())), **change}
+    response = lambda_handler.slack_handler(event, CONTEXT)
+    assert response["statusCode"] == status and response["body"].count("\n") == 1

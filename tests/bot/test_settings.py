@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,44 @@ def test_server_modes_name_missing_slack_settings() -> None:
         load_settings({}).require_slack(socket_mode=False)
     with pytest.raises(SettingsError, match="SLACK_APP_TOKEN"):
         load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=True)
+
+
+VARIABLES = [
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "OPSBOT_CONFIG", "OPSBOT_STATE",
+    "OPSBOT_TIMEZONE", "OPSBOT_ADMINS", "OPSBOT_PUBLIC_URL", "OPSBOT_WORKER_THREADS", "OPSBOT_HTTP_THREADS",
+    "OPSBOT_ROUTE_RATE", "OPSBOT_ROUTE_BURST",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", VARIABLES)
+@pytest.mark.parametrize("blank", [" ", "\t", "\n"])
+def test_a_whitespace_value_fails_at_start_naming_the_variable(name: str, blank: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{name}: is only whitespace"):
+        load_settings({name: blank})
+
+
+def test_every_variable_the_settings_read_is_checked_for_whitespace() -> None:
+    source = Path(load_settings.__code__.co_filename).read_text()
+    assert set(re.findall(r'_value\(env, "([A-Z_]+)"', source)) == set(VARIABLES)
+
+
+@pytest.mark.parametrize("name", ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"])
+def test_a_secret_with_whitespace_around_it_fails_naming_the_variable(name: str) -> None:
+    value = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}.get(name, "secret")
+    with pytest.raises(SettingsError, match=f"^{name}: has whitespace around it"):
+        load_settings({name: value + "\n"})
+
+
+def test_empty_means_unset_as_a_templates_empty_parameter_does() -> None:
+    assert load_settings({"OPSBOT_ADMINS": "", "SLACK_SIGNING_SECRET": ""}).slack_signing_secret is None
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"OPSBOT_HTTP_THREADS": "1"}, "OPSBOT_HTTP_THREADS: must be at least 2"),
+     ({"OPSBOT_ROUTE_RATE": "0"}, "OPSBOT_ROUTE_RATE"), ({"OPSBOT_ROUTE_RATE": "nan"}, "OPSBOT_ROUTE_RATE"),
+     ({"OPSBOT_ROUTE_BURST": "0"}, "OPSBOT_ROUTE_BURST")],
+)  # fmt: skip
+def test_route_limits_must_leave_slack_a_thread_and_let_a_request_through(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env)

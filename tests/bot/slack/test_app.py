@@ -3,16 +3,24 @@ to the Slack stand-in over real HTTP. The commands here are small fixtures; the 
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from slack_bolt.request import BoltRequest
 
+from bot.aws import AwsClients
 from bot.command import CommandContext, CommandError, SlashCommand, UsageError
 from bot.local.slack_standin import send_signed, slash_command_form
 from bot.reply import Attachment, Reply
+from bot.runtime import Runtime
+from bot.settings import Settings, SettingsError
+from bot.slack.app import build_app
+from bot.state import Store
 
 if TYPE_CHECKING:
     from tests.conftest import Bot
@@ -141,3 +149,29 @@ def test_start_up_logs_no_misleading_token_warning(
     with caplog.at_level("WARNING"):
         serve_bot([ECHO])
     assert "token` will be unused" not in caplog.text
+
+
+def test_no_http_app_without_a_signing_secret(settings: Settings, aws_clients: AwsClients, store: Store) -> None:
+    runtime = Runtime(dataclasses.replace(settings, slack_bot_token="xoxb-1"), aws_clients, store)
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        build_app(runtime, [ECHO], verify_token=False)
+
+
+def test_socket_mode_needs_no_signing_secret(settings: Settings, aws_clients: AwsClients, store: Store) -> None:
+    runtime = Runtime(dataclasses.replace(settings, slack_bot_token="xoxb-1"), aws_clients, store)
+    app = build_app(runtime, [ECHO], verify_token=False, socket_mode=True)
+    app.listener_runner.listener_executor.shutdown()
+
+
+def test_bolt_logs_no_body_when_its_own_verification_fails(
+    settings: Settings, aws_clients: AwsClients, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    secret_settings = dataclasses.replace(settings, slack_bot_token="xoxb-1", slack_signing_secret="s")
+    app = build_app(Runtime(secret_settings, aws_clients, store), [ECHO], verify_token=False)
+    headers = {"x-slack-request-timestamp": str(int(time.time())), "x-slack-signature": "v0=0"}
+    response = app.dispatch(BoltRequest(body="text=SECRET-BODY", headers=headers))
+    app.listener_runner.listener_executor.shutdown()
+    assert response.status == 401
+    assert "Invalid request signature detected (body not logged)" in caplog.text
+    assert "SECRET-BODY" not in caplog.text

@@ -59,7 +59,7 @@ def socket_bot(tmp_path_factory: pytest.TempPathFactory, aws_clients: AwsClients
             }
         )
         settings.require_slack(socket_mode=True)
-        app = build_app(Runtime.from_settings(settings, aws_clients), commands=[*COMMANDS, SLOW])
+        app = build_app(Runtime.from_settings(settings, aws_clients), commands=[*COMMANDS, SLOW], socket_mode=True)
         handler = SocketModeHandler(app, settings.slack_app_token)  # as bot/cli.py serves it
         handler.connect()  # start() would also block this thread forever
         try:

@@ -16,15 +16,15 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, CommandError, UsageError, run_command
-from bot.http import OpsbotWsgi, route_request
+from bot.http import OpsbotWsgi, make_server, route_request
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -118,19 +118,27 @@ def test_route_for_an_auto_scaling_group_whose_name_has_a_slash(runtime: Runtime
 # -- the real WSGI app on waitress
 
 
-@pytest.fixture
-def served(runtime: Runtime) -> Iterator[str]:
-    runtime = dataclasses.replace(
-        runtime, settings=dataclasses.replace(runtime.settings, slack_bot_token="xoxb-unused")
-    )  # Bolt insists on a token
+@contextlib.contextmanager
+def serving(runtime: Runtime) -> Iterator[str]:
+    settings = dataclasses.replace(
+        runtime.settings, slack_bot_token="xoxb-unused", slack_signing_secret="unused-secret", http_threads=4
+    )  # Bolt insists on a token, the server on a secret
+    runtime = dataclasses.replace(runtime, settings=settings)
     wsgi = OpsbotWsgi(runtime, build_app(runtime, COMMANDS, verify_token=False), COMMANDS)
-    server = waitress.create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+    server = make_server(wsgi, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         server.close()
+        server.task_dispatcher.shutdown()
+
+
+@pytest.fixture
+def served(runtime: Runtime) -> Iterator[str]:
+    with serving(runtime) as url:
+        yield url
 
 
 def fetch(url: str, token: str | None) -> tuple[int, str]:
@@ -396,3 +404,48 @@ def test_openssh_itself_runs_the_block(served: str, runtime: Runtime, home: Path
 
     # The stand-in nc closes at once, so ssh fails after the ProxyCommand chose the instance.
     assert (home.parent / "nc.args").read_text() == f"{instances[2]['PublicIpAddress']} 2200\n"
+
+
+class _DenyingEc2(BaseHTTPRequestHandler):
+    """AWS that refuses: EC2's answer to a role without ec2:DescribeInstances."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = (
+            b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>'
+            b"<Message>You are not authorized to perform this operation.</Message></Error></Errors>"
+            b"<RequestID>r-1</RequestID></Response>"
+        )
+        self.send_response(403)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@needs_curl
+def test_proxy_command_lookup_gets_a_one_line_502_when_aws_refuses(
+    runtime: Runtime, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws = ThreadingHTTPServer(("127.0.0.1", 0), _DenyingEc2)
+    threading.Thread(target=aws.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{aws.server_port}")  # read as clients are built
+    try:
+        with serving(dataclasses.replace(runtime, aws=AwsClients())) as url:
+            config = ssh_config(ENV, url, "~/.config/opsbot/token", "ip")
+            done = subprocess.run(
+                ["/bin/sh", "-c", proxy_command(config, "my-env-2.1")], env=shell_env(home), capture_output=True,
+                timeout=20,
+            )  # fmt: skip
+            status, body = fetch(f"{url}/eb/{ENV}/ip/1", (home / ".config/opsbot/token").read_text().strip())
+    finally:
+        aws.shutdown()
+        aws.server_close()
+
+    assert done.returncode == 1 and b"502" in done.stderr
+    assert not (home.parent / "nc.args").exists()
+    assert status == 502 and body.count("\n") == 1
+    assert "ec2:DescribeInstances" in body
