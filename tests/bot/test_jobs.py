@@ -30,7 +30,7 @@ def test_a_failing_job_keeps_running(tmp_path: Path, aws_clients: AwsClients) ->
     )
     settings = load_settings({"OPSBOT_STATE": str(tmp_path / "a.db")})
     runtime = Runtime.from_settings(settings, aws_clients)
-    stop = start_background_jobs([command], runtime, SlackDelivery(make_web_client(settings)))
+    stop = start_background_jobs([command], runtime, SlackDelivery(make_web_client(settings), runtime.store))
     try:
         assert again.wait(5), "the job must run again after failing"
     finally:
