@@ -112,7 +112,8 @@ class Outbox:
             "owner": "",
             "lease_until": 0.0,
         }
-        self.store.add(NAMESPACE, key, record, expires_at=deadline)
+        # The sender drops (and logs) a record past its deadline; the expiry only clears what nobody drains.
+        self.store.add(NAMESPACE, key, record, expires_at=deadline + 3600)
         return key
 
     def records(self) -> list[tuple[str, Record]]:
