@@ -100,3 +100,36 @@ def test_routes_on_lambda_need_a_token(standin: SlackStandIn) -> None:
 def test_healthz_and_unknown_routes_on_lambda(standin: SlackStandIn) -> None:
     assert lambda_handler.slack_handler(api_event("GET", "/healthz"), CONTEXT)["statusCode"] == 200
     assert lambda_handler.slack_handler(api_event("GET", "/nope"), CONTEXT)["statusCode"] == 404
+
+
+def _lazy_event(standin: SlackStandIn, text: str, response_url: str) -> dict[str, Any]:
+    """The self-invocation the ack of one slash command makes, captured as Lambda would get it."""
+    lam = lambda_handler._runtime().aws.client("lambda")
+    invocations: list[dict[str, Any]] = []
+    with Stubber(lam) as stub:
+        stub.add_response("invoke", {"StatusCode": 202}, None)
+        record = lambda params, **_: invocations.append(params)  # noqa: E731
+        lam.meta.events.register("before-parameter-build.lambda.Invoke", record)
+        lambda_handler.slack_handler(_signed_event(slash_command_form("/eb-ip", text, response_url)), CONTEXT)
+        lam.meta.events.unregister("before-parameter-build.lambda.Invoke", record)
+    (invocation,) = invocations
+    return dict(json.loads(invocation["Payload"]))
+
+
+def test_a_reply_one_invocation_could_not_deliver_is_delivered_by_the_next(
+    standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSBOT_DELIVERY_WAIT_SECONDS", "1")
+    lambda_handler.forget_container()
+    first_url = standin.new_response_url()
+    first = _lazy_event(standin, "help", first_url)
+    standin.outage("response_url")
+    assert lambda_handler.slack_handler(first, CONTEXT)["statusCode"] == 200  # returns within its time
+    assert standin.calls_to("response_url"), "the invocation tried"
+    standin.heal()
+
+    lambda_handler.forget_container()  # the next invocation may land in another container
+    second_url = standin.new_response_url()
+    assert lambda_handler.slack_handler(_lazy_event(standin, "help", second_url), CONTEXT)["statusCode"] == 200
+    assert "Usage" in standin.replies_to(first_url)[0]["text"]
+    assert "Usage" in standin.replies_to(second_url)[0]["text"]
