@@ -227,7 +227,7 @@ class SlackDelivery:
     def _start_lanes(self, until: float) -> None:
         try:
             lanes = {record["lane"] for _, record in self.outbox.records()}
-        except StoreError as exc:
+        except Exception as exc:  # the SQLite store lets sqlite3's own errors (a locked file) through
             log.warning("could not read the outbox: %s", exc)
             return
         for lane in sorted(lanes):
