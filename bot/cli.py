@@ -127,6 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.slack.app import build_app
     from bot.slack.delivery import SlackDelivery, make_web_client
+    from bot.slack.outbox import DeliveryPolicy
     from commands import COMMANDS
 
     settings = load_settings()
@@ -135,7 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise SettingsError("missing setting: SLACK_APP_TOKEN (for Socket Mode), or pass --http")
     settings.require_slack(socket_mode=socket_mode)
     runtime = Runtime.from_settings(settings)
-    delivery = SlackDelivery(make_web_client(settings))
+    delivery = SlackDelivery(make_web_client(settings), runtime.store, DeliveryPolicy.from_env())
     try:
         app = build_app(runtime, COMMANDS, delivery, socket_mode=socket_mode)  # checks the token with auth.test
     except BoltError as exc:
@@ -143,6 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:  # URLError included: Slack is unreachable
         reason = getattr(exc, "reason", exc)
         raise SettingsError(f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url} ({reason})") from None
+    delivery.start()  # replies an earlier run queued and could not deliver go out now
     start_background_jobs(COMMANDS, runtime, delivery)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -30,9 +30,10 @@ from bot.http import route_request
 from bot.http_limits import TokenBuckets
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError, load_settings
-from bot.slack.app import DELIVERY_TIMEOUT, build_app
+from bot.slack.app import build_app
 from bot.slack.delivery import SlackDelivery, make_web_client
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
+from bot.slack.outbox import DeliveryPolicy
 from commands import COMMANDS
 
 
@@ -49,7 +50,10 @@ def _runtime() -> Runtime:
 
 @cache
 def _delivery() -> SlackDelivery:
-    return SlackDelivery(make_web_client(_runtime().settings))
+    # Nothing runs once an invocation returns: records go out in flush(), and what one invocation
+    # could not deliver stays queued in the store for the next one.
+    runtime = _runtime()
+    return SlackDelivery(make_web_client(runtime.settings), runtime.store, DeliveryPolicy.from_env(), background=False)
 
 
 @cache
@@ -177,8 +181,8 @@ def _entry_point(entry: LambdaEntry) -> Callable[[Mapping[str, Any], Any], dict[
         post = _delivery().post if runtime.settings.slack_bot_token else None
         ctx = runtime.context(f"lambda:{entry.name}", "", post=post)
         result = entry.run(event or {}, ctx)
-        # The function is frozen once it returns: what it posted must have reached Slack first.
-        _delivery().flush(timeout=DELIVERY_TIMEOUT)
+        # The function is frozen once it returns: what it (or an earlier invocation) queued goes now.
+        _delivery().flush(_delivery().policy.wait)
         return result
 
     handler.__name__ = handler.__qualname__ = entry.name

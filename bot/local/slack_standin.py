@@ -16,6 +16,7 @@ import contextlib
 import copy
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -65,6 +66,9 @@ class _Answer:
     body: bytes
     content_type: str
     headers: dict[str, str]
+
+
+_HANG_UP = _Answer(0, b"", "", {})  # close the connection unanswered
 
 
 class _ApiError(Exception):
@@ -130,6 +134,7 @@ class SlackStandIn:
         self._channels: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
         self._response_urls: dict[str, dict[str, Any]] = {}
         self._failures: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)  # (status, retry_after)
+        self._outages: dict[str, tuple[float, int]] = {}  # method -> (until, monotonic; status, 0: hang up)
         self._ts_base = int(time.time())
         self._ts_count = 0
         self._tickets: set[str] = set()  # from apps.connections.open; each opens /link/ as often as needed
@@ -223,6 +228,17 @@ class SlackStandIn:
     def fail_next(self, method: str, status: int = 429, times: int = 1, retry_after: int = 1) -> None:
         with self._changed:
             self._failures[method].extend([(status, retry_after)] * times)
+
+    def outage(self, *methods: str, seconds: float = math.inf, status: int = 503) -> None:
+        """Fail every call to `methods` for `seconds` (or until heal()): answer `status`, or with
+        status 0 close the connection without an answer, as a network failure would."""
+        with self._changed:
+            for method in methods:
+                self._outages[method] = (time.monotonic() + seconds, status)
+
+    def heal(self) -> None:
+        with self._changed:
+            self._outages.clear()
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         with self._changed:
@@ -344,12 +360,20 @@ class SlackStandIn:
         with self._changed:
             self.calls.append(RecordedCall(method, params, headers, time.monotonic()))
             pending = self._failures.get(method)
-            answer = self._injected(method, *pending.pop(0)) if pending else handle()
+            until, status = self._outages.get(method, (0.0, 0))
+            if pending:
+                answer = self._injected(method, *pending.pop(0))
+            elif time.monotonic() < until:
+                answer = self._injected(method, status, 1)
+            else:
+                answer = handle()
             self._changed.notify_all()
             return answer
 
     @staticmethod
     def _injected(method: str, status: int, retry_after: int) -> _Answer:
+        if status == 0:
+            return _HANG_UP
         error = "ratelimited" if status == 429 else "internal_error"
         headers = {"Retry-After": str(retry_after)} if status == 429 else {}
         if method in ("response_url", "upload"):  # Slack answers these with plain text, not JSON
@@ -503,6 +527,9 @@ class _Handler(BaseHTTPRequestHandler):
         return {name.lower(): value for name, value in self.headers.items()}
 
     def _send(self, answer: _Answer) -> None:
+        if answer is _HANG_UP:
+            self.close_connection = True
+            return
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))

@@ -22,10 +22,11 @@ from bot.runtime import Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
 from bot.slack.gate import first_run
+from bot.slack.outbox import DeliveryPolicy
 
 log = logging.getLogger(__name__)
 
-DELIVERY_TIMEOUT = 120.0  # seconds a Lambda invocation waits for its reply to reach Slack
+DELIVERY_TIMEOUT = DeliveryPolicy().wait  # seconds a Lambda invocation waits for its reply to reach Slack
 
 
 class _SkipTokenWarning(logging.Filter):
@@ -82,9 +83,9 @@ def _command_worker(
         log.info("%s by %s in %s: %s", slash.name, user_id, channel_id, excerpt(str(command.get("text", ""))))
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
         reply = run_command(slash, command.get("text") or "", ctx)
-        sent = delivery.send(reply, respond, channel_id)
+        delivery.send(reply, respond, channel_id)
         if wait_for_delivery:
-            sent.result(timeout=DELIVERY_TIMEOUT)
+            delivery.flush(delivery.policy.wait)
 
     # Bolt finds a lazy listener again (on Lambda) by its function name.
     listener.__name__ = listener.__qualname__ = f"run_{_slug(slash.name)}"
@@ -101,9 +102,9 @@ def _button_worker(
         channel_id = (body.get("channel") or {}).get("id", "")
         ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
         reply = run_button(command, action_id, str(action.get("value", "")), ctx)
-        sent = delivery.send(reply, respond, channel_id)
+        delivery.send(reply, respond, channel_id)
         if wait_for_delivery:
-            sent.result(timeout=DELIVERY_TIMEOUT)
+            delivery.flush(delivery.policy.wait)
 
     listener.__name__ = listener.__qualname__ = f"press_{_slug(action_id)}"
     return listener
@@ -146,7 +147,7 @@ def build_app(
     settings = runtime.settings
     if not socket_mode and not settings.slack_signing_secret:
         raise SettingsError("missing setting: SLACK_SIGNING_SECRET (to verify Slack's requests over HTTP)")
-    delivery = delivery or SlackDelivery(make_web_client(settings))
+    delivery = delivery or SlackDelivery(make_web_client(settings), runtime.store, DeliveryPolicy.from_env())
     app = App(
         client=delivery.client,
         signing_secret=settings.slack_signing_secret or "",

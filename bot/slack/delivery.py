@@ -1,47 +1,44 @@
-"""Getting replies into Slack within its rules: ~1 message per second per channel, retries on 429
-and 5xx, files through files_upload_v2, progress as one message updated in place."""
+"""The one way out to Slack: command replies (response_url), posts, files (files_upload_v2).
+
+Everything is queued in the state store (bot.slack.outbox) before the first attempt and sent by
+one thread per busy lane: a channel's lane is paced at ~1 message per second and keeps its order;
+an ephemeral reply has a lane of its own, so it goes at once. One retry policy for every way out:
+network errors, 429 (after its Retry-After) and 5xx are retried until the record's deadline; any
+other refusal is final. Progress lines, a courtesy, go straight to chat.update (SlackProgress).
+"""
 
 from __future__ import annotations
 
+import base64
 import logging
+import math
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from concurrent import futures
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
+from urllib.error import HTTPError
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.webhook import WebhookResponse
 
 from bot.reply import Attachment, Reply
 from bot.settings import Settings
-from bot.slack.blocks import fit_blocks, fit_text
+from bot.slack.blocks import MAX_BLOCKS, context, fit_blocks, fit_text
+from bot.slack.outbox import DeliveryPolicy, Outbox, Record, late_note
+from bot.state import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-RESPOND_ATTEMPTS = 4
+MAX_TEXT = 39_000  # chat.postMessage truncates at 40,000 characters
 
 
 def make_web_client(settings: Settings) -> WebClient:
-    """slack-sdk reads no base-URL variable, so SLACK_API_URL is passed here."""
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=4),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    """slack-sdk reads no base-URL variable, so SLACK_API_URL is passed here. It keeps only its
+    default retry of a dropped connection: 429 and 5xx are retried by the outbox, not twice."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
 
 
 class ChannelPacer:
@@ -76,137 +73,284 @@ class ChannelPacer:
             time.sleep(delay)
 
 
-def respond_reliably(respond: Callable[..., WebhookResponse], **message: Any) -> bool:
-    """Bolt's respond() does not retry; a response_url answers 429/5xx under load, so we do."""
-    for attempt in range(RESPOND_ATTEMPTS):
-        try:
-            result = respond(**message)
-        except Exception as exc:  # the network: log, retry, never crash the worker
-            log.warning("response_url post failed: %s", exc)
-            result = None
-        if result is not None and result.status_code < 300:
-            return True
-        if result is not None and result.status_code not in (429,) and result.status_code < 500:
-            log.error("response_url refused the reply: %s %s", result.status_code, result.body)
-            return False
-        retry_after = (result.headers or {}).get("Retry-After") if result is not None else None
-        time.sleep(_seconds(retry_after, default=0.5 * 2**attempt))
-    log.error("response_url kept failing; reply dropped after %d attempts", RESPOND_ATTEMPTS)
-    return False
+@dataclass(frozen=True)
+class Outcome:
+    sent: bool
+    retry: bool = False
+    retry_after: float | None = None
+    reason: str = ""
 
 
-def _seconds(value: Any, default: float) -> float:
+SENT = Outcome(sent=True)
+
+
+def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
     if isinstance(value, list):
         value = value[0] if value else None
     try:
-        return min(float(value), 30.0)
+        return max(0.0, float(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return default
+        return None
 
 
-class ChannelOutbox:
-    """Sends to each channel in order, one message per pacer slot, without blocking the caller.
+def outcome_of(status: int, headers: Mapping[str, Any] | None, reason: str) -> Outcome:
+    if status < 300:
+        return SENT
+    if status == 429:
+        return Outcome(False, True, _retry_after(headers), reason)
+    return Outcome(False, status >= 500, None, reason)
 
-    Worker threads hand their messages over and go back to work; one short-lived sender thread
-    per busy channel waits for the slots. Sleeping on a worker instead would let one busy
-    channel hold every worker and delay answers in all the others.
-    """
 
-    def __init__(self, pacer: ChannelPacer) -> None:
-        self.pacer = pacer
-        self._queues: dict[str, deque[tuple[Callable[[], object], Future[None]]]] = {}
-        self._lock = threading.Lock()
+def outcome_of_error(exc: Exception) -> Outcome:
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        return outcome_of(status, exc.response.headers, f"{status} {exc.response.get('error')}")
+    if isinstance(exc, HTTPError):  # files_upload_v2's upload URL
+        return outcome_of(exc.code, dict(exc.headers or {}), f"{exc.code} {exc.reason}")
+    return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")  # the network, or Slack's side of it
 
-    def submit(self, channel: str, send: Callable[[], object]) -> Future[None]:
-        done: Future[None] = Future()
-        with self._lock:
-            queue = self._queues.get(channel)
-            start = queue is None
-            if queue is None:
-                queue = self._queues[channel] = deque()
-            queue.append((send, done))
-        if start:
-            threading.Thread(target=self._drain, args=(channel,), name=f"outbox-{channel}", daemon=True).start()
-        return done
 
-    def flush(self, timeout: float) -> None:
-        with self._lock:
-            pending = [done for queue in self._queues.values() for _, done in queue]
-        futures.wait(pending, timeout=timeout)
-
-    def _drain(self, channel: str) -> None:
-        while True:
-            with self._lock:
-                queue = self._queues[channel]
-                if not queue:
-                    del self._queues[channel]
-                    return
-                send, done = queue.popleft()
-            self.pacer.wait(channel)
-            try:
-                send()
-                done.set_result(None)
-            except Exception as exc:  # a sender must survive any one message
-                log.exception("delivery to %s failed", channel)
-                done.set_exception(exc)
+def fitted(body: Mapping[str, Any], note: str = "") -> dict[str, Any]:
+    """The message within Slack's limits, with the late note if there is one: the one place that fits."""
+    message = dict(body)
+    message["text"] = str(message.get("text") or "")[:MAX_TEXT]
+    blocks = fit_blocks(list(message.pop("blocks", None) or []))
+    if note and blocks:
+        blocks = [*blocks[: MAX_BLOCKS - 1], context(f"_{note}_")]
+    elif note:
+        message["text"] = f"{message['text']}\n_{note}_"
+    if blocks:
+        message["blocks"] = blocks
+    return message
 
 
 class SlackDelivery:
-    def __init__(self, client: WebClient, pacer: ChannelPacer | None = None) -> None:
-        self.client = client
-        self.pacer = pacer or ChannelPacer()
-        self.outbox = ChannelOutbox(self.pacer)
+    """In a server (`background=True`) lanes send as soon as something is queued; on Lambda
+    nothing runs after the handler returns, so records go out only inside `flush()`."""
 
-    def send(self, reply: Reply, respond: Callable[..., WebhookResponse], channel_id: str) -> Future[None]:
-        """Deliver a reply; the future completes once Slack has it (Lambda must wait for that).
+    def __init__(
+        self,
+        client: WebClient,
+        store: Store,
+        policy: DeliveryPolicy | None = None,
+        pacer: ChannelPacer | None = None,
+        background: bool = True,
+    ) -> None:
+        self.client = client
+        self.policy = policy or DeliveryPolicy()
+        self.pacer = pacer or ChannelPacer()
+        self.outbox = Outbox(store, self.policy)
+        self._background = background
+        self._lanes: dict[str, threading.Thread] = {}
+        self._again: set[str] = set()  # lanes that got a record while their thread was finishing
+        self._waiting: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def send(self, reply: Reply, respond: Respond, channel_id: str) -> Future[None]:
+        """Queue a reply; the future completes once this process has delivered (or dropped) it.
 
         Ephemeral replies are seen only by their caller and go at once; messages that land in
         the channel, and files, queue for the channel's next slot, in order.
         """
+        url = respond.response_url or ""
         message: dict[str, Any] = {
             "text": fit_text(reply.text),
             "response_type": "in_channel" if reply.public else "ephemeral",
         }
         if reply.blocks:
-            message["blocks"] = fit_blocks(reply.blocks)
+            message["blocks"] = reply.blocks
         if reply.replace_original:
             message["replace_original"] = True
-        if not reply.public and not reply.files:
-            done: Future[None] = Future()
-            respond_reliably(respond, **message)
-            done.set_result(None)
-            return done
-        last = self.outbox.submit(channel_id, partial(respond_reliably, respond, **message))
+        paced = reply.public or bool(reply.files)
+        lane = channel_id if paced else f"{channel_id} {url}"
+        last = self._enqueue(lane, channel_id, "respond", message, paced=paced, url=url)
         for attachment in reply.files:
-            last = self.outbox.submit(channel_id, partial(self._upload, attachment, respond, channel_id))
+            last = self._enqueue(channel_id, channel_id, "upload", _upload_body(attachment), paced=True, url=url)
         return last
 
     def post(self, channel_id: str, reply: Reply) -> Future[None]:
         """A message the bot posts to a channel on its own (an alert, a job's report): paced, in order."""
-        message: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
+        body: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
         if reply.blocks:
-            message["blocks"] = fit_blocks(reply.blocks)
-        return self.outbox.submit(channel_id, partial(self.client.chat_postMessage, **message))
+            body["blocks"] = reply.blocks
+        last = self._enqueue(channel_id, channel_id, "post", body, paced=True)
+        for attachment in reply.files:
+            last = self._enqueue(channel_id, channel_id, "upload", _upload_body(attachment), paced=True)
+        return last
+
+    def start(self) -> None:
+        """For a long-running server: send what earlier runs left, and keep looking for records
+        no lane is sending (another process's, once its lease has expired)."""
+        self._start_lanes(math.inf)
+
+        def sweep() -> None:
+            while not self._stop.wait(self.policy.sweep_every):
+                self._start_lanes(math.inf)
+
+        threading.Thread(target=sweep, name="outbox-sweep", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def flush(self, timeout: float) -> None:
-        """Wait until everything handed over so far has been sent (on Lambda, before returning)."""
-        self.outbox.flush(timeout)
+        """Deliver what is queued (by this process or an earlier one) for up to `timeout` seconds."""
+        until = time.time() + timeout
+        self._start_lanes(math.inf if self._background else until)
+        with self._lock:
+            threads = list(self._lanes.values())
+        for thread in threads:
+            thread.join(max(0.0, until - time.time()))
 
-    def _upload(self, attachment: Attachment, respond: Callable[..., WebhookResponse], channel_id: str) -> None:
+    def _enqueue(
+        self, lane: str, channel: str, kind: str, body: dict[str, Any], paced: bool, url: str = ""
+    ) -> Future[None]:
+        done: Future[None] = Future()
         try:
+            key = self.outbox.enqueue(lane, channel, kind, body, paced=paced, url=url)
+        except StoreError as exc:
+            # Better once without a net than never: the store refused (too big, unreachable).
+            log.warning("could not queue a %s to %s (%s); sending it once, unqueued", kind, channel, exc)
+            record: Record = {"kind": kind, "body": body, "url": url, "channel": channel, "queued_at": time.time()}
+            outcome = self._attempt(record)
+            if not outcome.sent:
+                log.error("a %s to %s failed and is lost: %s", kind, channel, outcome.reason)
+            done.set_result(None)
+            return done
+        with self._lock:
+            self._waiting[key] = done
+        if self._background:
+            self._ensure_lane(lane, math.inf)
+        return done
+
+    def _start_lanes(self, until: float) -> None:
+        try:
+            lanes = {record["lane"] for _, record in self.outbox.records()}
+        except Exception as exc:  # the SQLite store lets sqlite3's own errors (a locked file) through
+            log.warning("could not read the outbox: %s", exc)
+            return
+        for lane in sorted(lanes):
+            self._ensure_lane(lane, until)
+
+    def _ensure_lane(self, lane: str, until: float) -> None:
+        with self._lock:
+            if lane in self._lanes:
+                self._again.add(lane)
+                return
+            thread = threading.Thread(target=self._run_lane, args=(lane, until), name=f"outbox {lane}", daemon=True)
+            self._lanes[lane] = thread
+        thread.start()
+
+    def _run_lane(self, lane: str, until: float) -> None:
+        try:
+            while time.time() < until and not self._stop.is_set():
+                try:
+                    idle = self._step(lane, until)
+                except Exception:  # the store, or a bug: this lane must outlive any one record
+                    log.exception("delivery in %s failed; trying again", lane)
+                    self._pause(time.time() + self.policy.first_retry, until)
+                    continue
+                if idle and self._finished(lane):
+                    return
+        finally:
+            with self._lock:
+                if self._lanes.get(lane) is threading.current_thread():
+                    del self._lanes[lane]
+                    self._again.discard(lane)
+
+    def _finished(self, lane: str) -> bool:
+        with self._lock:
+            if lane in self._again:
+                self._again.discard(lane)
+                return False
+            del self._lanes[lane]
+            return True
+
+    def _step(self, lane: str, until: float) -> bool:
+        """Move the lane's oldest record one step on; True if there is nothing to do for now."""
+        head = self.outbox.head(lane)
+        if head is None:
+            return True
+        key, record = head
+        if self.outbox.held_by_other(record):
+            if self._background:
+                return True  # its holder sends this lane; the sweep looks again once the lease is out
+            self._pause(record["lease_until"], until)
+            return False
+        mine = self.outbox.take(key, record)
+        if mine is None:
+            return False  # it changed under us: look again
+        now = time.time()
+        if mine["deadline"] <= now:
+            log.error(
+                "gave up on a %s to %s after %d attempts: past its deadline", mine["kind"], lane, mine["attempts"]
+            )
+            self._done(key)
+            return False
+        if mine["next_at"] > now:
+            if not self._pause(mine["next_at"], until):
+                self.outbox.release(key, mine)
+            return False
+        if mine["paced"]:
+            self.pacer.wait(mine["channel"])
+        outcome = self._attempt(mine)
+        if outcome.sent:
+            self._done(key)
+        elif not outcome.retry:
+            log.error("Slack refused a %s to %s, dropped: %s", mine["kind"], lane, outcome.reason)
+            self._refused(mine, outcome)
+            self._done(key)
+        else:
+            log.warning("a %s to %s failed (%s); it stays queued", mine["kind"], lane, outcome.reason)
+            self.outbox.retry_later(key, mine, outcome.retry_after)
+        return False
+
+    def _pause(self, until_time: float, until: float) -> bool:
+        """Sleep until `until_time`; False if the lane's own end (`until`) comes first."""
+        self._stop.wait(max(0.0, min(until_time, until) - time.time()))
+        return until_time <= until
+
+    def _done(self, key: str) -> None:
+        self.outbox.remove(key)
+        with self._lock:
+            done = self._waiting.pop(key, None)
+        if done is not None:
+            done.set_result(None)
+
+    def _attempt(self, record: Record) -> Outcome:
+        late = time.time() - record["queued_at"]
+        note = late_note(late) if late > self.policy.late_after else ""
+        body = record["body"]
+        try:
+            if record["kind"] == "respond":
+                # Bolt's Respond, rebuilt from the stored response_url: the same request as the listener's.
+                result = Respond(response_url=record["url"])(**fitted(body, note))
+                return outcome_of(result.status_code, result.headers, f"{result.status_code} {result.body}")
+            if record["kind"] == "post":
+                self.client.chat_postMessage(**fitted(body, note))
+                return SENT
             self.client.files_upload_v2(
-                channel=channel_id,
-                content=attachment.content,
-                filename=attachment.filename,
-                title=attachment.title or attachment.filename,
+                channel=record["channel"],
+                content=base64.b64decode(body["content"]),
+                filename=body["filename"],
+                title=body["title"] or body["filename"],
             )
-        except SlackApiError as exc:
-            log.error("could not upload %s: %s", attachment.filename, exc.response.get("error"))
-            respond_reliably(
-                respond,
-                text=f"(Could not upload {attachment.filename}: {exc.response.get('error')}.)",
-                response_type="ephemeral",
-            )
+            return SENT
+        except Exception as exc:  # whatever Slack or the network did, the record decides what is next
+            return outcome_of_error(exc)
+
+    def _refused(self, record: Record, outcome: Outcome) -> None:
+        if record["kind"] == "upload" and record["url"]:
+            text = f"(Could not upload {record['body']['filename']}: Slack answered {outcome.reason}.)"
+            lane = f"{record['channel']} {record['url']}"
+            body = {"text": text, "response_type": "ephemeral"}
+            self._enqueue(lane, record["channel"], "respond", body, paced=False, url=record["url"])
+
+
+def _upload_body(attachment: Attachment) -> dict[str, Any]:
+    content = base64.b64encode(attachment.content).decode()
+    return {"filename": attachment.filename, "title": attachment.title, "content": content}
 
 
 class SlackProgress:
@@ -235,7 +379,8 @@ class SlackProgress:
                 self.ts = resp["ts"]
             else:
                 client.chat_update(channel=self.channel_id, ts=self.ts, text=text)
-        except SlackApiError as exc:
+        except (SlackApiError, OSError) as exc:
             # e.g. not_in_channel: progress is a courtesy, the answer still comes via respond().
-            log.info("progress updates off in %s: %s", self.channel_id, exc.response.get("error"))
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+            log.info("progress updates off in %s: %s", self.channel_id, reason)
             self._broken = True

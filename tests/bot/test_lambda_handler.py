@@ -157,3 +157,28 @@ def test_malformed_slack_requests_on_lambda_get_one_line_4xx(
     event = {**_signed_event(slash_command_form("/eb-ip", "help", standin.new_response_url())), **change}
     response = lambda_handler.slack_handler(event, CONTEXT)
     assert response["statusCode"] == status and response["body"].count("\n") == 1
+
+
+def _lazy_event(standin: SlackStandIn, text: str, response_url: str) -> dict[str, Any]:
+    """The self-invocation the ack of one slash command makes, captured as Lambda would get it."""
+    _, (invocation,) = _invoke_counting(_signed_event(slash_command_form("/eb-ip", text, response_url)))
+    return dict(json.loads(invocation["Payload"]))
+
+
+def test_a_reply_one_invocation_could_not_deliver_is_delivered_by_the_next(
+    standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSBOT_DELIVERY_WAIT_SECONDS", "1")
+    lambda_handler.forget_container()
+    first_url = standin.new_response_url()
+    first = _lazy_event(standin, "help", first_url)
+    standin.outage("response_url")
+    assert lambda_handler.slack_handler(first, CONTEXT)["statusCode"] == 200  # returns within its time
+    assert standin.calls_to("response_url"), "the invocation tried"
+    standin.heal()
+
+    lambda_handler.forget_container()  # the next invocation may land in another container
+    second_url = standin.new_response_url()
+    assert lambda_handler.slack_handler(_lazy_event(standin, "help", second_url), CONTEXT)["statusCode"] == 200
+    assert "Usage" in standin.replies_to(first_url)[0]["text"]
+    assert "Usage" in standin.replies_to(second_url)[0]["text"]

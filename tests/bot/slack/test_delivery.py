@@ -11,6 +11,7 @@ from bot.local.slack_standin import SlackStandIn
 from bot.settings import load_settings
 from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, code_sections, fit_blocks, section
 from bot.slack.delivery import ChannelPacer, SlackDelivery, SlackProgress, make_web_client
+from bot.state import Store
 
 
 def test_pacer_spaces_one_channel_but_not_others() -> None:
@@ -47,9 +48,11 @@ def test_web_client_uses_slack_api_url() -> None:
         assert client.auth_test()["user_id"] == "U0OPSBOT"
 
 
-def test_progress_is_one_message_updated_in_place_and_throttled() -> None:
+def test_progress_is_one_message_updated_in_place_and_throttled(store: Store) -> None:
     with SlackStandIn() as standin:
-        delivery = SlackDelivery(WebClient(token="xoxb-standin", base_url=standin.api_url), ChannelPacer(0.0))
+        delivery = SlackDelivery(
+            WebClient(token="xoxb-standin", base_url=standin.api_url), store, pacer=ChannelPacer(0.0)
+        )
         progress = SlackProgress(delivery, "C0DEMO", interval=0.0)
         progress("Scanned 50 versions…")
         progress("Scanned 100 versions…")
@@ -64,9 +67,11 @@ def test_progress_is_one_message_updated_in_place_and_throttled() -> None:
         assert [m["text"] for m in standin.messages("C0OTHER")] == ["first"]
 
 
-def test_progress_turns_itself_off_when_slack_refuses() -> None:
+def test_progress_turns_itself_off_when_slack_refuses(store: Store) -> None:
     with SlackStandIn() as standin:
-        delivery = SlackDelivery(WebClient(token="xoxb-wrong", base_url=standin.api_url), ChannelPacer(0.0))
+        delivery = SlackDelivery(
+            WebClient(token="xoxb-wrong", base_url=standin.api_url), store, pacer=ChannelPacer(0.0)
+        )
         progress = SlackProgress(delivery, "C0DEMO", interval=0.0)
         progress("one")
         progress("two")
@@ -88,13 +93,15 @@ def test_too_many_blocks_are_cut_with_a_note() -> None:
     assert "71 more blocks not shown" in blocks[-1]["elements"][0]["text"]
 
 
-def test_a_busy_channel_neither_blocks_the_caller_nor_delays_other_channels() -> None:
+def test_a_busy_channel_neither_blocks_the_caller_nor_delays_other_channels(store: Store) -> None:
     from slack_bolt import Respond
 
     from bot.reply import Reply
 
     with SlackStandIn() as standin:
-        delivery = SlackDelivery(WebClient(token="xoxb-standin", base_url=standin.api_url), ChannelPacer(0.3))
+        delivery = SlackDelivery(
+            WebClient(token="xoxb-standin", base_url=standin.api_url), store, pacer=ChannelPacer(0.3)
+        )
         started = time.monotonic()
         busy = [
             delivery.send(Reply(f"busy {n}"), Respond(response_url=standin.new_response_url("C0BUSY")), "C0BUSY")
