@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import logging
 import os
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -24,7 +25,7 @@ from typing import Any
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
-from bot.aws import AwsClients
+from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import HttpResponse, LambdaEntry
 from bot.http import route_request
 from bot.http_limits import TokenBuckets
@@ -35,6 +36,8 @@ from bot.slack.delivery import SlackDelivery, make_web_client
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
 from bot.slack.outbox import DeliveryPolicy
 from commands import COMMANDS
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -106,6 +109,17 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def slack_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        _runtime()  # a cold start: settings, SSM secrets, the store
+    except (SettingsError, *AWS_ERRORS) as exc:
+        # Not cached: the next invocation tries again (SSM may be back). One line, no traceback.
+        reason = str(exc) if isinstance(exc, SettingsError) else describe_aws_error(exc)
+        log.error("opsbot cannot start: %s", reason)
+        return _aws_response(HttpResponse(503, f"opsbot cannot start: {reason}\n", headers=(("Retry-After", "5"),)))
+    return _answer(event, context)
+
+
+def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     method, path = _method_and_path(event)
     # Bolt marks its own asynchronous re-invocation (the lazy half) with a top-level "method";
     # API Gateway and Function URLs never send that key, so no HTTP client can pose as one.
