@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from bot.aws.errors import learn_operations
+from bot.aws.errors import name_service_on_errors
 
 # The pool must hold as many connections as threads may call at once (OPSBOT_WORKER_THREADS plus
 # HTTP routes); botocore's default of 10 would open and drop a TLS connection per extra call.
@@ -55,7 +55,7 @@ class AwsClients:
                 # Session.client is not thread-safe; building under the lock also builds once.
                 client = self._session.client(service, region_name=key[1], config=self._config)
                 self._clients[key] = client
-                learn_operations(service, client.meta.service_model.operation_names)
+                name_service_on_errors(client)
             return client
 
     def regions(self, service: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -34,14 +34,26 @@ _EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "In
 
 
 _ACTION_IN_MESSAGE = re.compile(r"perform:? ([a-z0-9-]+:[A-Za-z0-9]+)")
-# Filled as clients are built: operation name -> IAM service prefix (boto3's service name).
-_SERVICE_OF_OPERATION: dict[str, str] = {}
+# Where a client built by AwsClients writes its service on an error response it is about to raise:
+# ClientError carries only the operation's name, and many services share names (TagResource,
+# DescribeTags, ListTagsForResource), so the name alone cannot say whose IAM action is missing.
+_SERVICE_KEY = "OpsbotService"
 
 
-def learn_operations(service: str, operations: Iterable[str]) -> None:
-    """Remember which service each operation belongs to, for naming the IAM action it needs."""
-    for op in operations:
-        _SERVICE_OF_OPERATION.setdefault(op, service)
+def name_service_on_errors(client: Any) -> None:
+    """Mark each error response `client` raises with the client's service (its IAM prefix)."""
+    model = client.meta.service_model
+    service = model.service_name
+
+    # botocore emits after-call for every response, errors included, just before raising
+    # ClientError(parsed, ...): the exception's `response` is this same dict.
+    def mark(http_response: Any = None, parsed: Any = None, **_kwargs: Any) -> None:
+        if getattr(http_response, "status_code", 200) >= 300 and isinstance(parsed, dict):
+            parsed[_SERVICE_KEY] = service
+
+    client.meta.events.register(
+        f"after-call.{model.service_id.hyphenize()}", mark, unique_id=f"opsbot-service-{id(client)}"
+    )
 
 
 def iam_action(exc: ClientError) -> str:
@@ -52,7 +64,7 @@ def iam_action(exc: ClientError) -> str:
     if named:
         return named.group(1)
     op = exc.operation_name or "?"
-    service = _SERVICE_OF_OPERATION.get(op)
+    service = exc.response.get(_SERVICE_KEY)
     return f"{service}:{op}" if service else op
 
 

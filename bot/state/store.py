@@ -137,9 +137,10 @@ class Store(ABC):
         """Newest first; one action's entries, or all of them."""
 
     # -- key/value (caches, monitor state, prune plans, the outbox); values are JSON.
-    # Limits every backend honours: keys are 1 to 1,024 bytes of UTF-8, a value's JSON at most
-    # 300 KB (DynamoDB's item is 400 KB); a record written with `expires_at` (epoch seconds) is
-    # gone for every reader once that time has passed.
+    # Limits every backend honours: keys are 1 to 1,024 bytes of UTF-8; a value's JSON is at most
+    # 390 KB once zlib-compressed (what DynamoDB's 400 KB item leaves; `check_value`), so a few MB
+    # of repetitive JSON fit; a record written with `expires_at` (epoch seconds) is gone for every
+    # reader once that time has passed.
     @abstractmethod
     def put(self, namespace: str, key: str, value: Any, expires_at: float | None = None) -> None: ...
 

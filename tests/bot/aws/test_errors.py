@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import boto3
 import pytest
@@ -13,11 +14,11 @@ from botocore.stub import Stubber
 from bot.aws import AwsClients, describe_aws_error
 
 
-def _error_of(client: object, operation: str, code: str, message: str = "") -> Exception:
+def _error_of(client: object, operation: str, code: str, message: str = "", **params: Any) -> Exception:
     with Stubber(client) as stub:
         stub.add_client_error(operation, service_error_code=code, service_message=message)
         with pytest.raises(Exception) as caught:
-            getattr(client, operation)()
+            getattr(client, operation)(**params)
     return caught.value
 
 
@@ -34,6 +35,22 @@ def test_access_denied_prefers_the_action_aws_names() -> None:
     message = "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: lambda:ListFunctions on resource"
     exc = _error_of(lam, "list_functions", "AccessDeniedException", message)
     assert "lambda:ListFunctions" in describe_aws_error(exc)
+
+
+def test_an_operation_several_services_share_is_named_with_the_service_that_refused_it() -> None:
+    clients = AwsClients()  # TagResource is DynamoDB's and Lambda's, whichever client was built first
+    dynamodb, lam = clients.client("dynamodb", "us-east-1"), clients.client("lambda", "us-east-1")
+    lambda_tags = {"Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "Tags": {"team": "ops"}}
+    dynamodb_tags = {
+        "ResourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+        "Tags": [{"Key": "team", "Value": "ops"}],
+    }
+    for client, service, params in ((lam, "lambda", lambda_tags), (dynamodb, "dynamodb", dynamodb_tags)):
+        exc = _error_of(client, "tag_resource", "AccessDeniedException", "Access denied", **params)
+        assert (
+            describe_aws_error(exc)
+            == f"Access denied: the bot's AWS role lacks the IAM permission {service}:TagResource."
+        )
 
 
 def test_throttling_is_one_sentence() -> None:

@@ -16,6 +16,7 @@ from bot.state import Store
 from commands.lambda_capacity import COMMAND
 from commands.lambda_capacity.render import ACTION_DELETE
 from tests.commands.lambda_capacity.test_command import plan_of, published
+from tests.commands.lambda_capacity.test_monitor_regions import aws_answers
 
 
 @pytest.fixture
@@ -73,3 +74,36 @@ def test_references_unreadable_at_press_time_keep_every_version(
         f"Skipped: orders:2 (references unreadable: {why}); orders:1 (references unreadable: {why})"
     )
     assert "deleted 0 of 2 versions" in reply.text
+
+
+def test_a_version_aws_refuses_to_delete_is_reported_failed_and_the_others_are_deleted(
+    admin: CommandContext, builder: AwsClients
+) -> None:
+    demo_account(builder).function("orders", [1000 + i for i in range(6)])  # keep 2: versions 1 to 4 planned
+    planned = plan_of(run_command(COMMAND, "prune --keep 2", admin))[0]
+    denied = {
+        "Error": {
+            "Code": "AccessDeniedException",
+            "Message": "User: arn:aws:sts::123456789012:assumed-role/opsbot/x is not authorized",
+        }
+    }
+
+    # moto enforces IAM for Lambda only on the resource "*", so it cannot deny one version: AWS's refusal
+    # of version 3 is answered on the shared client the press uses; the other deletions reach moto.
+    with aws_answers(
+        admin.aws.client("lambda"), "DeleteFunction", denied, 403,
+        only=lambda request: request["query_string"].get("Qualifier") == "3",
+    ) as refused:  # fmt: skip
+        reply = run_button(COMMAND, ACTION_DELETE, planned, admin)
+
+    assert len(refused) == 1
+    assert published(builder, "orders") == ["3", "5", "6"]
+    why = "Access denied: the bot's AWS role lacks the IAM permission lambda:DeleteFunction."
+    assert reply.text.startswith("Pruned us-east-1: deleted 3 of 4 versions"), reply.text
+    assert reply.text.endswith(f" Failed: orders:3 ({why})"), reply.text
+    assert ":warning: 1 deletion failed; those versions are still there." in str(reply.blocks)
+    (entry,) = admin.store.audit_log("lambda-capacity.delete-failed")
+    assert entry.user_id == "UADMIN1"
+    assert entry.detail == {"function": "orders", "version": "3", "plan": planned, "reason": why}
+    deleted = admin.store.audit_log("lambda-capacity.delete")
+    assert sorted(e.detail["version"] for e in deleted) == ["1", "2", "4"]
