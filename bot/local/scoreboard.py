@@ -4,7 +4,7 @@ Teams' profits move step by step from a fixed seed, so every run sees the same g
 overtaken before step 12, and a load spike (steps 20 to 24) knocks every profit down, some below zero.
 Each GET of `/prod/scores` answers the next step (or `step` pins one). Other paths answer the ways real
 endpoints misbehave: `/wrapped` (an object around a list, numbers as strings, keys in other cases),
-`/not-json`, `/status/<code>`, `/big` (a body over any sane cap), `/slow` (answers after `slow_seconds`)
+`/not-json`, `/status/<code>`, `/big` (a body over any sane cap), `/slow` (answers after `slow_seconds`), `/loop` (redirects to itself)
 and `/redirect?to=<url>` (a 302 there).
 """
 
@@ -94,6 +94,8 @@ def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
             elif parts.path == "/slow":
                 time.sleep(game.slow_seconds)
                 self._send(200, json.dumps(game.next_rows(pinned)).encode())
+            elif parts.path == "/loop":
+                self._send(302, b"", {"Location": "/loop"})
             elif parts.path == "/redirect":
                 self._send(302, b"", {"Location": query.get("to", ["/prod/scores"])[0]})
             else:
@@ -102,11 +104,16 @@ def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a poller that gave up (a timeout, a cap) closes early; that is the point, not an error
+
+
 @contextmanager
 def scoreboard_server(game: ScoreboardGame | None = None) -> Iterator[tuple[str, ScoreboardGame]]:
     """(base URL, game) of a simulator on 127.0.0.1 and a free port, stopped on exit."""
     game = game or ScoreboardGame()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(game))
+    server = _QuietServer(("127.0.0.1", 0), _handler(game))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="scoreboard-simulator", daemon=True)
     thread.start()

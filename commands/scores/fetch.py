@@ -118,17 +118,23 @@ def fetch(url: str, rules: UrlRules, timeout: float, max_bytes: int, resolver: R
         if status in (301, 302, 303, 307, 308):
             if not location:
                 raise FetchError(f"HTTP {status} without a Location")
-            nxt = check_url(
-                urljoin(f"{target.scheme}://{target.host}:{target.port}{target.path}", location), rules, resolver
-            )
-            if (nxt.host, nxt.port) != (first.host, first.port):
-                raise UrlRefused(f"HTTP {status} redirects to another host ({nxt.host}); not followed")
-            target = nxt
+            url = urljoin(f"{target.scheme}://{target.host}:{target.port}{target.path}", location)
+            if _host_and_port(url) != (first.host, first.port):  # before any lookup of the other host
+                raise UrlRefused(f"HTTP {status} redirects to another host; not followed")
+            target = check_url(url, rules, resolver)
             continue
         if not 200 <= status < 300:
             raise FetchError(f"HTTP {status}")
         return body
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _host_and_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    try:
+        return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        return "", None
 
 
 def _get(target: Target, deadline: float, max_bytes: int) -> tuple[int, str, bytes]:
