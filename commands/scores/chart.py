@@ -42,9 +42,24 @@ def _short(text: str, limit: int = LABEL_CHARS) -> str:
     return clipped.replace("$", r"\$")
 
 
+TICK_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def time_ticks(snapshot: Snapshot, since: float, most: int = 8) -> list[float]:
+    """Round times across the history (every 1, 2, 5 … minutes or hours), at most `most` of them."""
+    times = [at for at in snapshot.times if at >= since]
+    if not times:
+        return []
+    first, last = times[0], times[-1]
+    step = next((s for s in TICK_STEPS if (last - first) / s <= most), TICK_STEPS[-1])
+    start = -(-first // step) * step
+    return [_x(start + i * step) for i in range(int((last - start) // step) + 1)]
+
+
 def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.dates import DateFormatter
+    from matplotlib.ticker import FixedLocator
     from matplotlib.figure import Figure
 
     height = RANK_HEIGHT_PX if spec.rank else HEIGHT_PX
@@ -74,8 +89,7 @@ def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     lines_ax.axhline(0, color="#999999", lw=0.6, zorder=0)
     lines_ax.grid(True, color="#eeeeee", lw=0.6)
     lines_ax.set_title(f"{snapshot.game}: profit by team", loc="left", fontsize=11)
-    locator = AutoDateLocator(tz=tz, maxticks=8)
-    lines_ax.xaxis.set_major_locator(locator)
+    lines_ax.xaxis.set_major_locator(FixedLocator(time_ticks(snapshot, since)))
     lines_ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=tz))
 
     for change in [c for c in lead_changes(snapshot.series) if c.at >= since][-MAX_MARKERS:]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ class Posted:
 
 def scores_settings(tmp_path: Path, **options: object) -> Settings:
     lines = ["[commands.scores]", 'allow_http_hosts = ["127.0.0.1"]']
-    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in options.items()]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]  # JSON scalars are TOML too
     config = tmp_path / "opsbot.toml"
     config.write_text("\n".join(lines) + "\n")
     return load_settings({"OPSBOT_ADMINS": ADMIN, "OPSBOT_CONFIG": str(config), "OPSBOT_TIMEZONE": "Europe/Berlin"})
