@@ -81,7 +81,8 @@ def handle(text: str, ctx: CommandContext) -> Reply:
     game = pick_game(ctx.store, request.game)
     if isinstance(request, AddMark):
         add_mark(ctx.store, game, now.timestamp(), request.label)
-        return Reply(f"Marked {shown(request.label)} on `{game}` at {now.astimezone(tz):%H:%M:%S}.")
+        # parse.mark_label lets through only shown()'s echo-safe characters and spaces
+        return Reply(f"Marked `{request.label}` on `{game}` at {now.astimezone(tz):%H:%M:%S}.")
     if isinstance(request, SetFreeze):
         require_admin(ctx, "freeze a scoreboard")
         set_freeze(ctx.store, game, request.at.timestamp() if request.at else None)

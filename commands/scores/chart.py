@@ -59,8 +59,8 @@ def time_ticks(snapshot: Snapshot, since: float, most: int = 8) -> list[float]:
 def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import DateFormatter
-    from matplotlib.ticker import FixedLocator
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator
 
     height = RANK_HEIGHT_PX if spec.rank else HEIGHT_PX
     fig = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI, facecolor="white")
