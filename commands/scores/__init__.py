@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from bot.command import CommandContext, CommandError, SlashCommand, require_admin
 from bot.reply import Reply
-from bot.text import shown
 from commands.scores.board import board_reply, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
 from commands.scores.fetch import FetchError, UrlRules, check_url

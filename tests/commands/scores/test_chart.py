@@ -80,7 +80,8 @@ def test_the_bump_chart_draws_ranks_best_at_the_top() -> None:
     fig = draw(SNAPSHOT, TZ, ChartSpec(rank=True))
     rank_ax = fig.axes[1]
     beta = next(line for line in rank_ax.get_lines() if to_hex(line.get_color()) == team_colour("Beta"))
-    assert list(beta.get_ydata())[0] == 2 and list(beta.get_ydata())[-1] == 1
+    ranks = list(beta.get_ydata())
+    assert (ranks[0], ranks[-1]) == (2, 1)
     assert rank_ax.get_ylim()[0] > rank_ax.get_ylim()[1]
 
 
