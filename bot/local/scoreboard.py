@@ -4,8 +4,8 @@ Teams' profits move step by step from a fixed seed, so every run sees the same g
 overtaken before step 12, and a load spike (steps 20 to 24) knocks every profit down, some below zero.
 Each GET of `/prod/scores` answers the next step (or `step` pins one). Other paths answer the ways real
 endpoints misbehave: `/wrapped` (an object around a list, numbers as strings, keys in other cases),
-`/not-json`, `/status/<code>`, `/big` (a body over any sane cap), `/slow` (answers after `slow_seconds`), `/loop` (redirects to itself)
-and `/redirect?to=<url>` (a 302 there).
+`/not-json`, `/status/<code>`, `/big` (a body over any sane cap), `/slow` (answers after `slow_seconds`),
+`/loop` (redirects to itself) and `/redirect?to=<url>` (a 302 there).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class ScoreboardGame:
 
 def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
