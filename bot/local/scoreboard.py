@@ -4,7 +4,7 @@ Teams' profits move step by step from a fixed seed, so every run sees the same g
 overtaken before step 12, and a load spike (steps 20 to 24) knocks every profit down, some below zero.
 Each GET of `/prod/scores` answers the next step (or `step` pins one). Other paths answer the ways real
 endpoints misbehave: `/wrapped` (an object around a list, numbers as strings, keys in other cases),
-`/not-json`, `/status/<code>`, `/big` (a body over any sane cap), `/slow` (answers after `slow_seconds`),
+`/not-json`, `/status/<code>`, `/big` and `/big-unsized` (bodies over any cap), `/slow` (answers after `slow_seconds`),
 `/loop` (redirects to itself) and `/redirect?to=<url>` (a 302 there).
 """
 
@@ -91,6 +91,10 @@ def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
                 self._send(int(parts.path[8:]), b'{"message": "no"}')
             elif parts.path == "/big":
                 self._send(200, b"[" + b'{"Team": "x", "Profit": 1},' * 200_000 + b"{}]")
+            elif parts.path == "/big-unsized":  # no Content-Length: the body runs until the connection closes
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"[" + b'{"Team": "x", "Profit": 1},' * 200_000 + b"{}]")
             elif parts.path == "/slow":
                 time.sleep(game.slow_seconds)
                 self._send(200, json.dumps(game.next_rows(pinned)).encode())

@@ -108,10 +108,11 @@ def test_a_non_2xx_answer_fails(simulator: tuple[str, ScoreboardGame], status: i
         _get(f"{base}/status/{status}")
 
 
-def test_a_body_over_the_cap_fails(simulator: tuple[str, ScoreboardGame]) -> None:
+@pytest.mark.parametrize("path", ["/big", "/big-unsized"])
+def test_a_body_over_the_cap_fails(simulator: tuple[str, ScoreboardGame], path: str) -> None:
     base, _ = simulator
     with pytest.raises(FetchError, match="cap"):
-        _get(f"{base}/big", max_bytes=64 * 1024)
+        _get(f"{base}{path}", max_bytes=64 * 1024)
 
 
 def test_a_slow_answer_times_out(simulator: tuple[str, ScoreboardGame]) -> None:
