@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.command import SlashCommand
 from bot.reply import Reply
-from commands import eb_ip, lambda_capacity
+from commands import eb_ip, lambda_capacity, scores
 
 
 def _not_yet(name: str, summary: str) -> SlashCommand:
@@ -24,7 +24,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     eb_ip.COMMAND,
     lambda_capacity.COMMAND,
     _not_yet("/tail", "Recent Lambda and CloudWatch Logs output, grouped per invocation"),
-    _not_yet("/scores", "Scoreboard tracking: rankings and charts"),
+    scores.COMMAND,
 )
 
 

@@ -1,0 +1,128 @@
+"""A GameDay scoreboard simulator served over real HTTP on loopback: the demo's endpoint, the tests' peer.
+
+Teams' profits move step by step from a fixed seed, so every run sees the same game: the leader is
+overtaken before step 12, and a load spike (steps 20 to 24) knocks every profit down, some below zero.
+Each GET of `/prod/scores` answers the next step (or `step` pins one). Other paths answer the ways real
+endpoints misbehave: `/wrapped` (an object around a list, numbers as strings, keys in other cases),
+`/not-json`, `/status/<code>`, `/big` and `/big-unsized` (bodies over any cap), `/slow` (answers after `slow_seconds`),
+`/loop` (redirects to itself) and `/redirect?to=<url>` (a 302 there).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TEAMS = ("Unicorn Ops", "Lambda Llamas", "Null Pointers", "Cloud Nine", "Root Cause", "Spot Instances")
+LEAD_CHANGE_STEP = 12
+SPIKE = range(20, 25)
+
+
+@dataclass
+class ScoreboardGame:
+    seed: int = 7
+    teams: tuple[str, ...] = TEAMS
+    step: int = 0
+    slow_seconds: float = 5.0
+    requests: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def profits(self, step: int) -> dict[str, float]:
+        rng = random.Random(self.seed)
+        rates = {team: rng.uniform(5, 40) for team in self.teams}
+        leader, chaser = self.teams[0], self.teams[1]
+        rates[leader], rates[chaser] = 60.0, 35.0
+        out = {}
+        for team in self.teams:
+            value = 0.0
+            noise = random.Random(f"{self.seed}:{team}")
+            for s in range(1, step + 1):
+                rate = rates[team]
+                if team == chaser and s >= LEAD_CHANGE_STEP - 6:
+                    rate = 110.0  # the chaser finds a better strategy and takes the lead
+                value += rate + noise.uniform(-8, 8)
+                if s in SPIKE:
+                    value -= 90 + noise.uniform(0, 40)  # the load spike: every team pays for errors
+            out[team] = round(value, 2)
+        return out
+
+    def next_rows(self, pinned: int | None) -> list[dict[str, Any]]:
+        with self.lock:
+            if pinned is None:
+                self.step += 1
+            step = self.step if pinned is None else pinned
+        return [{"Team": team, "Profit": value} for team, value in self.profits(step).items()]
+
+
+def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            game.requests.append(parts.path)
+            pinned = int(query["step"][0]) if query.get("step", [""])[0].isdigit() else None
+            if parts.path == "/prod/scores":
+                self._send(200, json.dumps(game.next_rows(pinned)).encode())
+            elif parts.path == "/wrapped":
+                rows = [{"TEAM": r["Team"], "points": f"{r['Profit']:,}"} for r in game.next_rows(pinned)]
+                self._send(200, json.dumps({"status": "ok", "Scores": rows}).encode())
+            elif parts.path == "/not-json":
+                self._send(200, b"<html>502 Bad Gateway</html>", {"Content-Type": "text/html"})
+            elif parts.path.startswith("/status/") and parts.path[8:].isdigit():
+                self._send(int(parts.path[8:]), b'{"message": "no"}')
+            elif parts.path == "/big":
+                self._send(200, b"[" + b'{"Team": "x", "Profit": 1},' * 200_000 + b"{}]")
+            elif parts.path == "/big-unsized":  # no Content-Length: the body runs until the connection closes
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"[" + b'{"Team": "x", "Profit": 1},' * 200_000 + b"{}]")
+            elif parts.path == "/slow":
+                time.sleep(game.slow_seconds)
+                self._send(200, json.dumps(game.next_rows(pinned)).encode())
+            elif parts.path == "/loop":
+                self._send(302, b"", {"Location": "/loop"})
+            elif parts.path == "/redirect":
+                self._send(302, b"", {"Location": query.get("to", ["/prod/scores"])[0]})
+            else:
+                self._send(404, b'{"message": "not found"}')
+
+    return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a poller that gave up (a timeout, a cap) closes early; that is the point, not an error
+
+
+@contextmanager
+def scoreboard_server(game: ScoreboardGame | None = None) -> Iterator[tuple[str, ScoreboardGame]]:
+    """(base URL, game) of a simulator on 127.0.0.1 and a free port, stopped on exit."""
+    game = game or ScoreboardGame()
+    server = _QuietServer(("127.0.0.1", 0), _handler(game))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="scoreboard-simulator", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", game
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,124 @@
+"""/scores: a live scoreboard kept from the first poll, with ranking tables and charts.
+
+`/scores start <url>` (admins) polls a game's scoreboard endpoint into the state store;
+`/scores [GAME] [--all]` shows the ranking, `/scores chart` draws it, `/scores mark`, `freeze`,
+`export` and `stop` do what they say. The poller is `poller.JOB` in `opsbot serve` and
+`scores_handler` on Lambda.
+"""
+
+from __future__ import annotations
+
+from bot.command import CommandContext, CommandError, SlashCommand, require_admin
+from bot.reply import Reply
+from commands.scores.board import board_reply, chart_reply, export_reply
+from commands.scores.chart import ChartSpec
+from commands.scores.fetch import FetchError, UrlRules, check_url
+from commands.scores.history import (
+    DEFAULT_GAME,
+    Game,
+    add_mark,
+    games,
+    load_snapshot,
+    pick_game,
+    remove_game,
+    save_game,
+    set_freeze,
+)
+from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, poller_interval
+from commands.scores.parse import (
+    AddMark,
+    DrawChart,
+    ExportHistory,
+    SetFreeze,
+    ShowBoard,
+    StartPolling,
+    StopPolling,
+    parse,
+)
+from commands.scores.poller import JOB, LAMBDA_ENTRY, run_tick
+
+
+def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) -> Reply:
+    require_admin(ctx, "start polling a scoreboard")
+    try:
+        check_url(request.url, UrlRules(options.allow_http_hosts, options.allow_private_hosts))
+    except FetchError as exc:
+        raise CommandError(f"That URL is refused: {exc}.") from None
+    name = request.name or (games(ctx.store)[0].name if len(games(ctx.store)) == 1 else DEFAULT_GAME)
+    now = ctx.now().timestamp()
+    save_game(ctx.store, Game(name, request.url, request.every, ctx.user_id, now))
+    ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=request.every)
+    first = [o for o in run_tick(ctx) if o.game == name]  # the history starts now, not at the next tick
+    result = (
+        f"The first poll stored {first[0].stored} scores."
+        if first and first[0].ok
+        else f"The first poll failed ({first[0].error}); the poller keeps trying."
+        if first
+        else ""
+    )
+    off = "" if poller_interval(ctx.settings) else " The background poller is off in these settings."
+    return Reply(f"Polling `{name}` every {request.every:g} s. {result}{off}".strip())
+
+
+def stop(request: StopPolling, ctx: CommandContext) -> Reply:
+    require_admin(ctx, "stop polling a scoreboard")
+    name = pick_game(ctx.store, request.game)
+    if not remove_game(ctx.store, name):
+        raise CommandError(f"`{name}` is not being polled; its history is kept.")
+    ctx.store.audit(ctx.user_id, "scores.stop", game=name)
+    return Reply(f"Stopped polling `{name}`. Its history stays: `/scores {name}`, `/scores export {name}`.")
+
+
+def handle(text: str, ctx: CommandContext) -> Reply:
+    options = ScoresOptions.from_settings(ctx.settings)
+    tz, now = ctx.settings.timezone, ctx.now()
+    request = parse(text, tz, now)
+    if isinstance(request, StartPolling):
+        return start(request, ctx, options)
+    if isinstance(request, StopPolling):
+        return stop(request, ctx)
+    game = pick_game(ctx.store, request.game)
+    if isinstance(request, AddMark):
+        add_mark(ctx.store, game, now.timestamp(), request.label)
+        # parse.mark_label lets through only shown()'s echo-safe characters and spaces
+        return Reply(f"Marked `{request.label}` on `{game}` at {now.astimezone(tz):%H:%M:%S}.")
+    if isinstance(request, SetFreeze):
+        require_admin(ctx, "freeze a scoreboard")
+        set_freeze(ctx.store, game, request.at.timestamp() if request.at else None)
+        ctx.store.audit(ctx.user_id, "scores.freeze", game=game, at=request.at)
+        if request.at is None:
+            return Reply(f"`{game}` is no longer frozen.")
+        return Reply(
+            f"`{game}` freezes at {request.at.astimezone(tz):%Y-%m-%d %H:%M %Z}: after that, only admins see it move."
+        )
+    snapshot = load_snapshot(ctx.store, game, now.timestamp(), ctx.is_admin)
+    if isinstance(request, ExportHistory):
+        return export_reply(snapshot, tz)
+    if isinstance(request, DrawChart):
+        spec = ChartSpec(request.top, request.since.timestamp() if request.since else None, request.rank)
+        return chart_reply(snapshot, tz, options, spec)
+    assert isinstance(request, ShowBoard)
+    return board_reply(snapshot, tz, options, request.all)
+
+
+HELP = """\
+Tracks a game's scoreboard from its JSON endpoint, from the first poll on.
+• `/scores [GAME] [--all]` — the ranking now: rank, team, profit, change and move over the last period; top 20, \
+or every team with `--all`.
+• `/scores chart [GAME] [--since 1h] [--top N] [--rank]` — a line per team and the top-list beside it; \
+`--rank` adds rank over time. Lead changes and marks are drawn on the time axis.
+• `/scores mark load spike [--game GAME]` — an event marker on the charts.
+• `/scores export [GAME]` — the history as CSV.
+• Admins: `/scores start <url> [--every 30s] [--name GAME]`, `/scores stop [GAME]`, \
+`/scores freeze <18:00 | in 30m | ISO time | off> [--game GAME]` (after it, others see the board as at the freeze)."""
+
+COMMAND = SlashCommand(
+    name=NAME,
+    summary="Scoreboard tracking with ranking tables and charts",
+    usage_hint="[GAME] [--all] | chart [--since 1h] [--top N] [--rank] | start URL | stop | mark | freeze | export",
+    help=HELP,
+    handle=handle,
+    jobs=(JOB,),
+    lambda_entries=(LAMBDA_ENTRY,),
+    env_options=ENV_OPTIONS,
+)

@@ -1,0 +1,109 @@
+"""Replies built from one stored `Snapshot`: the ranking table, the chart with its table, the CSV.
+
+A renderer reads what it is given; it never touches the store, the network or Slack.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, tzinfo
+
+from bot.reply import Attachment, Reply
+from bot.slack.blocks import Cell, aligned, context, header, table
+from bot.text import escape_mrkdwn, plural
+from commands.scores.chart import ChartSpec, render_chart
+from commands.scores.options import ScoresOptions
+from commands.scores.ranking import Snapshot, Standing, standings
+
+DEFAULT_TOP = 20
+HEADINGS = ("#", "Team", "Profit", "Change", "Move")
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:,.0f}"
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + _money(value) if value else "0"
+
+
+def _mark(value: float) -> str:
+    return "large_green_circle" if value >= 0 else "red_circle"
+
+
+def _movement(standing: Standing) -> str:
+    if standing.movement is None:
+        return "new"
+    if standing.movement > 0:
+        return f"▲{standing.movement}"
+    return f"▼{-standing.movement}" if standing.movement < 0 else "–"
+
+
+def _when(at: float, tz: tzinfo) -> str:
+    return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def caption(snapshot: Snapshot, tz: tzinfo, period: float) -> str:
+    frozen = " — *frozen*: the board as at the freeze" if snapshot.frozen else ""
+    return f"As of {_when(snapshot.as_of, tz)}; change and move over the last {period / 60:g} min{frozen}."
+
+
+def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple[str | Cell, ...]]:
+    rows: list[tuple[str | Cell, ...]] = [HEADINGS]
+    for s in standings(snapshot, period)[:top]:
+        change = Cell(_signed(s.change), emoji=_mark(s.change)) if s.change is not None else "–"
+        rows.append((str(s.rank), s.team, Cell(_money(s.value), emoji=_mark(s.value)), change, _movement(s)))
+    return rows
+
+
+def board_reply(snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, show_all: bool = False) -> Reply:
+    teams = len(snapshot.series)
+    if not teams:
+        return Reply(f"No scores for `{snapshot.game}` yet: the first poll has not stored any.")
+    rows = board_rows(snapshot, options.period_seconds, None if show_all else DEFAULT_TOP)
+    shown_teams = len(rows) - 1
+    more = f" Top {shown_teams} of {plural(teams, 'team')}; `--all` shows every one." if shown_teams < teams else ""
+    note = caption(snapshot, tz, options.period_seconds) + more
+    lines = aligned(rows, right={0, 2, 3})
+    text = f"*{snapshot.game}*\n```" + escape_mrkdwn("\n".join(lines)) + "```\n" + note
+    blocks = [header(f"{snapshot.game}: the ranking"), *table(rows, right={0, 2, 3}), context(note)]
+    return Reply(text, blocks=blocks)
+
+
+def chart_reply(
+    snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, spec: ChartSpec | None = None, note: str = ""
+) -> Reply:
+    """The chart and the table, both from this one snapshot."""
+    spec = spec or ChartSpec()
+    board = board_reply(snapshot, tz, options)
+    if not snapshot.series:
+        return board
+    image = render_chart(snapshot, tz, spec)
+    stamp = datetime.fromtimestamp(snapshot.as_of, tz).strftime("%Y%m%d-%H%M%S")
+    attachment = Attachment(
+        f"scores-{snapshot.game}-{stamp}.png", image, f"{snapshot.game} at {_when(snapshot.as_of, tz)}"
+    )
+    lead = [context(escape_mrkdwn(note))] if note else []
+    return Reply(
+        (escape_mrkdwn(note) + "\n" if note else "") + board.text, blocks=lead + board.blocks, files=(attachment,)
+    )
+
+
+def _csv_safe(text: str) -> str:
+    """A spreadsheet runs a cell that starts with = + - @ as a formula; a quote in front keeps it text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_reply(snapshot: Snapshot, tz: tzinfo) -> Reply:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["game", "time", "epoch_seconds", "team", "value"])
+    rows = sorted((at, team, value) for team, points in snapshot.series.items() for at, value in points)
+    for at, team, value in rows:
+        writer.writerow(
+            [snapshot.game, datetime.fromtimestamp(at, tz).isoformat(), f"{at:.3f}", _csv_safe(team), repr(value)]
+        )
+    name = f"scores-{snapshot.game}.csv"
+    text = f"The history of `{snapshot.game}`: {plural(len(rows), 'sample')} of {plural(len(snapshot.series), 'team')}."
+    return Reply(text, files=(Attachment(name, out.getvalue().encode(), name),))

@@ -1,0 +1,76 @@
+"""[commands.scores] in the settings file (or, on Lambda, variables): read in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.command import CommandError
+from bot.settings import Settings
+
+NAME = "/scores"
+KEY = "scores"
+
+
+def _number(options: Mapping[str, Any], key: str, default: float | None, low: float, high: float) -> float | None:
+    value = options.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise CommandError(f"OPSBOT_CONFIG [commands.scores] {key}: expected a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _hosts(options: Mapping[str, Any], key: str) -> frozenset[str]:
+    raw = options.get(key, [])
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple):
+        raise CommandError(f"OPSBOT_CONFIG [commands.scores] {key}: expected a list of host names")
+    return frozenset(str(h).strip().lower().strip("[]") for h in items if str(h).strip())
+
+
+@dataclass(frozen=True)
+class ScoresOptions:
+    allow_http_hosts: frozenset[str] = frozenset()  # may be polled over plain http (and be private)
+    allow_private_hosts: frozenset[str] = frozenset()  # may resolve to a private or loopback address
+    tick_seconds: float = 10.0
+    timeout_seconds: float = 10.0
+    max_body_bytes: int = 1024 * 1024
+    period_seconds: float = 900.0  # "change over the last period" in the table
+    channel: str | None = None  # where the poster posts charts
+    post_every_seconds: float | None = None  # None: only on lead changes (when a channel is set)
+    post_on_lead_change: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScoresOptions:
+        options = settings.options_for(NAME)
+        every_minutes = _number(options, "post_every_minutes", None, 1, 1440)
+        return cls(
+            allow_http_hosts=_hosts(options, "allow_http_hosts"),
+            allow_private_hosts=_hosts(options, "allow_private_hosts"),
+            tick_seconds=_number(options, "tick_seconds", 10.0, 1, 3600) or 10.0,
+            timeout_seconds=_number(options, "timeout_seconds", 10.0, 0.1, 120) or 10.0,
+            max_body_bytes=int(_number(options, "max_body_bytes", 1024 * 1024, 1024, 64 * 1024 * 1024) or 0),
+            period_seconds=60 * (_number(options, "period_minutes", 15, 1, 1440) or 15),
+            channel=str(options["channel"]) if options.get("channel") else None,
+            post_every_seconds=every_minutes * 60 if every_minutes else None,
+            post_on_lead_change=bool(options.get("post_on_lead_change", True)),
+        )
+
+
+def poller_interval(settings: Settings) -> float | None:
+    """The poller's tick: on when the settings have a [commands.scores] table (and `poller` is not false)."""
+    if KEY not in settings.command_options or settings.options_for(NAME).get("poller") is False:
+        return None
+    try:
+        return ScoresOptions.from_settings(settings).tick_seconds
+    except CommandError:
+        return None  # the command itself reports the bad setting; the job stays off
+
+
+ENV_OPTIONS = {
+    "OPSBOT_SCORES_ALLOW_HTTP_HOSTS": ("allow_http_hosts", str),
+    "OPSBOT_SCORES_CHANNEL": ("channel", str),
+    "OPSBOT_SCORES_POST_EVERY_MINUTES": ("post_every_minutes", float),
+}

@@ -1,0 +1,170 @@
+"""/scores as a user sees it: replies, refusals and errors, against the simulator and a SQLite store."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+import pytest
+
+from bot.command import CommandContext, run_command
+from bot.local.scoreboard import ScoreboardGame
+from bot.reply import Reply
+from commands.scores import COMMAND
+from commands.scores.history import record_samples
+from commands.scores.samples import ScoreSample
+from tests.commands.scores.conftest import ADMIN, Clock
+
+Ctx = Callable[..., CommandContext]
+
+
+def _run(ctx: CommandContext, text: str) -> Reply:
+    return run_command(COMMAND, text, ctx)
+
+
+def _game(make_ctx: Ctx, base: str, clock: Clock, polls: int = 3) -> None:
+    admin = make_ctx(ADMIN)
+    reply = _run(admin, f"start <{base}/prod/scores> --every 30s --name gd")
+    assert reply.ok and "first poll stored 6 scores" in reply.text, reply.text
+    for _ in range(polls - 1):
+        clock.advance(30)
+        from commands.scores.poller import run_tick
+
+        run_tick(admin)
+
+
+def _table(reply: Reply) -> dict:
+    return next(block for block in reply.blocks if block["type"] == "table")
+
+
+def test_only_admins_start_polling(make_ctx: Ctx, simulator: tuple[str, ScoreboardGame]) -> None:
+    base, game = simulator
+    reply = _run(make_ctx(), f"start {base}/prod/scores")
+    assert not reply.ok and not reply.public and "admins" in reply.text
+    assert game.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://scores.example.com/prod/scores", "allow_http_hosts"),
+        ("https://10.1.2.3/prod/scores", "private address"),
+        ("https://[::1]/prod/scores", "private address"),
+        ("https://169.254.169.254/latest/meta-data/", "private address"),
+    ],
+)
+def test_a_url_breaking_the_rules_is_refused_at_start(make_ctx: Ctx, url: str, why: str) -> None:
+    reply = _run(make_ctx(ADMIN), f"start {url}")
+    assert not reply.ok and not reply.public and why in reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "start",
+        "start notaurl",
+        "start https://x.example --every 1s",
+        "start https://x.example --name bad/name",
+        "chart --top 0",
+        "chart --since banana",
+        "chart --rank=yes",
+        "freeze banana",
+        "mark",
+        "mark <!channel> alert",
+        "bad/game",
+        "gd extra",
+        "--nope",
+    ],
+)
+def test_bad_input_gets_a_short_private_error(make_ctx: Ctx, text: str) -> None:
+    reply = _run(make_ctx(ADMIN), text)
+    assert not reply.ok and not reply.public
+    assert "Traceback" not in reply.text and "<!channel>" not in reply.text and len(reply.text) < 700
+
+
+def test_no_game_yet_says_how_to_start_one(make_ctx: Ctx) -> None:
+    reply = _run(make_ctx(), "")
+    assert not reply.ok and "/scores start" in reply.text
+
+
+def test_the_board_is_a_table_with_green_and_red_marks(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    _game(make_ctx, base, clock, polls=22)  # into the load spike: someone is below zero
+    reply = _run(make_ctx(), "")
+    assert reply.ok and reply.public
+    rows = _table(reply)["rows"]
+    assert [c.get("text") for c in rows[0]] == ["#", "Team", "Profit", "Change", "Move"]
+    assert len(rows) == 1 + len(game.teams)
+    emojis = [row[2]["elements"][0]["elements"][0]["name"] for row in rows[1:]]
+    profits = sorted(game.profits(22).values(), reverse=True)
+    assert emojis == ["large_green_circle" if p >= 0 else "red_circle" for p in profits]
+    assert "Lambda Llamas" in reply.text.splitlines()[2]  # the text fallback: the leader on the first row
+
+
+def test_top_twenty_unless_all(make_ctx: Ctx, clock: Clock, store: object) -> None:
+    ctx = make_ctx(ADMIN)
+    record_samples(ctx.store, "big", [ScoreSample(clock().timestamp(), f"T{i:02}", float(i)) for i in range(25)])
+    ctx.store.put("scores-polls", "big", {})
+    assert len(_table(_run(ctx, "big"))["rows"]) == 21
+    assert "`--all`" in _run(ctx, "big").text
+    assert len(_table(_run(ctx, "big --all"))["rows"]) == 26
+
+
+def test_the_chart_and_its_table_come_from_one_snapshot(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, _ = simulator
+    _game(make_ctx, base, clock, polls=4)
+    reply = _run(make_ctx(), "chart gd --since 1h --top 3 --rank")
+    assert reply.ok and reply.files[0].filename.endswith(".png") and reply.files[0].content[:4] == b"\x89PNG"
+    assert len(_table(reply)["rows"]) == 1 + 6
+    assert "11:01:30 CEST" in reply.text  # the board's time, in Europe/Berlin: the last poll
+
+
+def test_after_the_freeze_others_see_the_frozen_board(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    _game(make_ctx, base, clock, polls=2)
+    assert _run(make_ctx(), "freeze now").ok is False  # only admins freeze
+    assert _run(make_ctx(ADMIN), "freeze now").ok
+    clock.advance(30)
+    from commands.scores.poller import run_tick
+
+    run_tick(make_ctx(ADMIN))
+    user_board, admin_board = _run(make_ctx(), ""), _run(make_ctx(ADMIN), "")
+    leader = max(game.profits(2).items(), key=lambda kv: kv[1])
+    assert "frozen" in user_board.text and "frozen" not in admin_board.text
+    assert f"{leader[1]:,.2f}".rstrip("0").rstrip(".") in user_board.text
+    assert _run(make_ctx(ADMIN), "freeze off").ok and "frozen" not in _run(make_ctx(), "").text
+
+
+def test_export_is_a_csv_safe_for_spreadsheets(make_ctx: Ctx, clock: Clock) -> None:
+    ctx = make_ctx()
+    at = clock().timestamp()
+    record_samples(ctx.store, "gd", [ScoreSample(at, "=HYPERLINK(1)", 5.0), ScoreSample(at, "Team B", -1.5)])
+    ctx.store.put("scores-polls", "gd", {})
+    reply = _run(ctx, "export")
+    (attachment,) = reply.files
+    rows = list(csv.reader(io.StringIO(attachment.content.decode())))
+    assert rows[0] == ["game", "time", "epoch_seconds", "team", "value"]
+    assert sorted(r[3] for r in rows[1:]) == ["'=HYPERLINK(1)", "Team B"]
+
+
+def test_a_mark_is_kept_and_echoed_safely(make_ctx: Ctx, clock: Clock) -> None:
+    ctx = make_ctx()
+    record_samples(ctx.store, "gd", [ScoreSample(clock().timestamp(), "A", 1.0)])
+    ctx.store.put("scores-polls", "gd", {})
+    reply = _run(ctx, 'mark "load spike"')
+    assert reply.ok and "`load spike`" in reply.text
+
+
+def test_stop_keeps_the_history(make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock) -> None:
+    base, _ = simulator
+    _game(make_ctx, base, clock, polls=1)
+    assert "Stopped" in _run(make_ctx(ADMIN), "stop").text
+    assert _run(make_ctx(), "gd").ok
+    assert not _run(make_ctx(ADMIN), "stop gd").ok

@@ -1,0 +1,121 @@
+"""The poller against the simulator over real HTTP, into a real SQLite store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.command import CommandContext
+from bot.local.scoreboard import ScoreboardGame
+from bot.state import Store
+from commands.scores.history import Game, load_poll_state, load_snapshot, save_game
+from commands.scores.poller import JOB, run_tick
+from tests.commands.scores.conftest import Clock, Posted, scores_settings
+
+
+def _start(ctx: CommandContext, url: str, every: float = 30.0, name: str = "gd") -> None:
+    save_game(ctx.store, Game(name, url, every))
+
+
+def test_each_due_poll_stores_every_teams_score(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    ctx = make_ctx()
+    _start(ctx, f"{base}/prod/scores")
+    for _ in range(3):
+        assert [o.ok for o in run_tick(ctx)] == [True]
+        assert run_tick(ctx) == []  # not due again within the interval
+        clock.advance(30)
+    snapshot = load_snapshot(ctx.store, "gd", clock().timestamp(), is_admin=True)
+    assert set(snapshot.series) == set(game.teams)
+    assert all(len(points) == 3 for points in snapshot.series.values())
+    assert snapshot.series["Unicorn Ops"][-1][1] == game.profits(3)["Unicorn Ops"]
+
+
+def test_the_history_survives_a_restart(
+    tmp_path: Path, make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, _ = simulator
+    ctx = make_ctx()
+    _start(ctx, f"{base}/prod/scores")
+    run_tick(ctx)
+    clock.advance(30)
+    run_tick(ctx)
+    reopened = Store.open(str(tmp_path / "state.db"))  # the `store` fixture's file, as a new process would
+    snapshot = load_snapshot(reopened, "gd", clock().timestamp(), is_admin=True)
+    assert {len(p) for p in snapshot.series.values()} == {2}
+
+
+def test_a_failed_poll_is_counted_and_the_next_one_still_runs(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock, store: Store
+) -> None:
+    base, _ = simulator
+    ctx = make_ctx()
+    _start(ctx, f"{base}/status/503", name="down")
+    _start(ctx, f"{base}/not-json", name="html")
+    _start(ctx, f"{base}/prod/scores", name="up")
+    for _ in range(2):
+        outcomes = {o.game: o for o in run_tick(ctx)}
+        assert {g: o.ok for g, o in outcomes.items()} == {"down": False, "html": False, "up": True}
+        clock.advance(30)
+    assert load_poll_state(store, "down").failures == 2 and load_poll_state(store, "down").last_error == "HTTP 503"
+    assert "not JSON" in load_poll_state(store, "html").last_error
+    assert load_snapshot(store, "down", clock().timestamp(), True).series == {}  # no hole filled, no wrong point
+
+
+def test_a_refused_redirect_is_a_failed_poll(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], store: Store
+) -> None:
+    base, _game = simulator
+    ctx = make_ctx()
+    _start(ctx, f"{base}/redirect?to=http://169.254.169.254/latest/meta-data/")
+    (outcome,) = run_tick(ctx)
+    assert not outcome.ok and "another host" in outcome.error
+
+
+def test_two_pollers_on_one_store_poll_each_game_once_per_tick(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    _start(make_ctx(), f"{base}/prod/scores")
+    contexts = [make_ctx() for _ in range(4)]
+    for _ in range(3):
+        barrier = threading.Barrier(len(contexts))
+
+        def tick(ctx: CommandContext, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            run_tick(ctx)
+
+        threads = [threading.Thread(target=tick, args=(c,)) for c in contexts]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        clock.advance(30)
+    assert game.requests.count("/prod/scores") == 3
+
+
+def test_the_poster_posts_the_chart_on_a_lead_change(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock, posted: Posted
+) -> None:
+    base, _game = simulator
+    ctx = make_ctx(channel="C0SCORES")
+    _start(ctx, f"{base}/prod/scores")
+    changes = []
+    for _ in range(14):
+        changes += [o.lead_change for o in run_tick(ctx) if o.lead_change]
+        clock.advance(30)
+    assert changes == [("Unicorn Ops", "Lambda Llamas")]
+    ((channel, reply),) = posted.messages
+    assert channel == "C0SCORES" and "Lambda Llamas" in reply.text and "overtakes" in reply.text
+    assert reply.files[0].content.startswith(b"\x89PNG")
+
+
+def test_the_poller_job_is_on_only_with_a_scores_table(tmp_path: Path) -> None:
+    from bot.settings import load_settings
+
+    assert JOB.interval(load_settings({})) is None
+    assert JOB.interval(scores_settings(tmp_path, tick_seconds=15)) == 15
+    assert JOB.interval(scores_settings(tmp_path, poller=False)) is None
