@@ -83,7 +83,9 @@ class RemoteSettings:
         if not _USER.fullmatch(user):
             raise SettingsError(f"OPSBOT_CONFIG [remote] user: not a login name: {user!r}")
         if not table.get("known_hosts") and not table.get("known_hosts_object"):
-            raise SettingsError("OPSBOT_CONFIG [remote]: set known_hosts or known_hosts_object; no host is trusted unseen")
+            raise SettingsError(
+                "OPSBOT_CONFIG [remote]: set known_hosts or known_hosts_object; no host is trusted unseen"
+            )
         return cls(
             key=s3_object("key", _text(table, "key", "")),
             passphrase_parameter=_text(table, "key_passphrase_parameter", "") or None,
@@ -143,8 +145,12 @@ def _git(table: Any) -> GitTarget | None:
     author = _AUTHOR.fullmatch(_text(table, "author", "opsbot <opsbot@localhost>", where="[remote.git]"))
     if not author:
         raise SettingsError("OPSBOT_CONFIG [remote.git] author: expected 'Name <email>'")
-    return GitTarget(repository, branch_name(_text(table, "branch", "opsbot-archive", where="[remote.git]")),
-                     author["name"].strip(), author["email"])
+    return GitTarget(
+        repository,
+        branch_name(_text(table, "branch", "opsbot-archive", where="[remote.git]")),
+        author["name"].strip(),
+        author["email"],
+    )
 
 
 def branch_name(name: str) -> str:

@@ -40,7 +40,9 @@ def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
                 raise
             loaded = loader(data, password=None)
     except TypeError:
-        raise KeyUnusable("The bot's SSH key is encrypted and no passphrase is configured (key_passphrase_parameter).") from None
+        raise KeyUnusable(
+            "The bot's SSH key is encrypted and no passphrase is configured (key_passphrase_parameter)."
+        ) from None
     except ValueError:
         hint = "the passphrase is wrong or it is" if secret else "it is"
         raise KeyUnusable(f"The bot's SSH key cannot be read: {hint} not an OpenSSH or PEM private key.") from None

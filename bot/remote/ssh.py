@@ -1,14 +1,13 @@
 """One command on a remote host over SSH (paramiko), with the bot's key and only the host keys it was given.
 
 Host keys are checked strictly: a host not in the known hosts, or one offering another key than the known
-one, is refused before authentication (no AutoAddPolicy, no "accept new"). An instance with only a private
+one, is refused before authentication (no policy that adds or accepts new keys). An instance with only a private
 address is reached through a bastion: a `direct-tcpip` channel on the bastion's connection carries the
 instance's SSH session, so both host keys are checked and the key never leaves this process.
 """
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -82,7 +81,7 @@ def _connect(
     except HostRefused:
         client.close()
         raise
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         client.close()
         raise CommandError(f"{target.host}:{target.port} did not answer within {timeout:g} s.") from None
     except (OSError, paramiko.SSHException) as exc:
