@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.command import CommandContext, Route, SlashCommand
 from bot.reply import Reply
+from commands.eb_ip.checks import run_check
 from commands.eb_ip.instances import find_instances, list_environments
 from commands.eb_ip.parse import parse
 from commands.eb_ip.render import render_environments, render_nth, render_table
@@ -29,6 +30,8 @@ def handle(text: str, ctx: CommandContext) -> Reply:
         return token_reply(ctx)
     if request.kind == "revoke":
         return revoke_reply(request, ctx)
+    if request.kind == "run":
+        return run_check(request, ctx)
     if request.kind == "ssh_config":
         return ssh_config_reply(request, ctx)
     found = find_instances(ctx.aws, request.name, asg=request.asg, region=request.region)
@@ -49,6 +52,9 @@ Add `--ssm` for instances without public IPs (AWS Session Manager by instance id
 Host keys use `StrictHostKeyChecking accept-new` with one known_hosts file per environment: \
 a key is trusted on first use, and a replaced instance makes ssh refuse the new key rather than \
 trust it silently; check `/eb-ip my-env-2`, then remove the old key with the `ssh-keygen -R` line in the block.
+• `/eb-ip my-env 2 run uptime` — admins (or `check_users`): run one configured check on instance 2 over SSH \
+(through the bastion when it has only a private address) and show its output and exit status. \
+Only the checks named in the settings (`[commands.eb-ip.checks]`) run; every run is audited.
 • `/eb-ip token` — a personal token for the HTTP endpoint, shown only to you. \
 `/eb-ip revoke me` revokes yours; admins: `/eb-ip revoke @someone`.
 • `--region eu-west-1` — another region. `--asg` — the name is an EC2 Auto Scaling group: `/eb-ip --asg web-asg 2`.
@@ -59,7 +65,7 @@ Environment names: 4–40 ASCII letters, digits and hyphens, no hyphen at either
 COMMAND = SlashCommand(
     name="/eb-ip",
     summary="Running instances of an Elastic Beanstalk environment, oldest first, and ssh access by number",
-    usage_hint="[env [n] | env ssh-config [--ssm] | token | revoke USER] [--region R] [--asg]",
+    usage_hint="[env [n] | env n run CHECK | env ssh-config [--ssm] | token | revoke USER] [--region R] [--asg]",
     help=HELP,
     handle=handle,
     routes=(Route("GET", ROUTE, answer_http),),

@@ -17,9 +17,12 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]{0,80})?>")
 
 ASG, SSM = switch("--asg"), switch("--ssm")
-SYNTAX = Syntax((REGION, ASG, SSM), words=2, extra_word="/eb-ip takes a name, then a number or ssh-config")
+_EXTRA = "/eb-ip takes a name, then a number or ssh-config"
+# Extra words are explained below, where the first unexpected one is known (run takes two more).
+SYNTAX = Syntax((REGION, ASG, SSM), words=500, extra_word=_EXTRA)
+_CHECK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
-Kind = Literal["list", "table", "nth", "ssh_config", "token", "revoke"]
+Kind = Literal["list", "table", "nth", "ssh_config", "token", "revoke", "run"]
 SshKind = Literal["ip", "ssm"]
 
 
@@ -32,6 +35,7 @@ class EbIpRequest:
     asg: bool = False
     ssh_kind: SshKind = "ip"
     user: str = ""  # for revoke: a Slack user id, or "me"
+    check: str = ""  # for run: the name of a configured check
 
 
 def parse(text: str) -> EbIpRequest:
@@ -49,6 +53,15 @@ def parse(text: str) -> EbIpRequest:
             raise UsageError(f"`{words[0].lower()}` takes no other words or options.")
         return EbIpRequest("token")
     name = valid_name(words[0], asg)
+    runs = len(words) > 2 and words[1].lower() not in ("ssh-config", "ssh_config") and words[2].lower() == "run"
+    if len(words) > (4 if runs else 2):
+        extra = words[4 if runs else 2]
+        raise UsageError(f"{shown(extra, first=True)} was not expected: {'run takes one check' if runs else _EXTRA}.")
+    if len(words) > 2:
+        if ssm:
+            raise UsageError("--ssm goes with ssh-config: `/eb-ip my-env ssh-config --ssm`.")
+        n = instance_number(words[1])
+        return EbIpRequest("run", name=name, n=n, region=region, asg=asg, check=check_name(words[3:]))
     if len(words) == 1 or words[1].lower() not in ("ssh-config", "ssh_config"):
         if ssm:
             raise UsageError("--ssm goes with ssh-config: `/eb-ip my-env ssh-config --ssm`.")
@@ -83,6 +96,15 @@ def instance_number(word: str) -> int:
     if len(digits) > 6:  # int() of thousands of digits is slow or refused; no group is that big
         raise UsageError(f"Instance number {digits[:12]}… is far larger than any environment.")
     return int(digits)
+
+
+def check_name(words: tuple[str, ...]) -> str:
+    """The name of a check, as the map in the settings names them; not a command."""
+    if not words:
+        return ""  # the command answers with the configured checks
+    if not _CHECK_NAME.fullmatch(words[0].lower()):
+        raise UsageError(f"{shown(words[0], first=True)} is not a check name: `run` takes a name from the list below.")
+    return words[0].lower()
 
 
 def _revoked_user(rest: str) -> str:

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from bot.aws import AWS_ERRORS, describe_aws_error
 from bot.command import CommandContext, SlashCommand
 from bot.reply import Reply
+from commands.lambda_capacity.archive import archive_report
 from commands.lambda_capacity.forecast import forecast_text, recorded_forecast
 from commands.lambda_capacity.monitor import JOB, LAMBDA_ENTRY
 from commands.lambda_capacity.options import ENV_OPTIONS, NAME, CapacityOptions
-from commands.lambda_capacity.parse import CapacityRequest, PruneRequest, parse
+from commands.lambda_capacity.parse import ArchiveRequest, CapacityRequest, PruneRequest, parse
 from commands.lambda_capacity.prune import make_plan, press_cancel, press_delete
 from commands.lambda_capacity.render import ACTION_CANCEL, ACTION_DELETE, render_capacity
 from commands.lambda_capacity.scan import _default_region, fresh_report
@@ -64,6 +65,8 @@ def show_capacity(request: CapacityRequest, ctx: CommandContext, opts: CapacityO
 def handle(text: str, ctx: CommandContext) -> Reply:
     opts = CapacityOptions.from_options(ctx.settings.options_for(NAME))
     request = parse(text, opts.keep)
+    if isinstance(request, ArchiveRequest):
+        return archive_report(request.region, ctx)
     if isinstance(request, PruneRequest):
         return make_plan(request, ctx, opts)
     return show_capacity(request, ctx, opts)
@@ -76,12 +79,17 @@ Shows Lambda code storage against the per-region quota (from GetAccountSettings)
 `--refresh` rescans instead of using a result younger than a few minutes.
 • `{NAME} prune [--keep K] [function] [--region R]` — admins: plans deleting versions beyond the newest K \
 (default 3) that no alias (incl. routing weights) or event source mapping uses; nothing is deleted until an \
-admin presses *Delete*."""
+admin presses *Delete*.
+• `{NAME} archive [--region R]` — admins: commits the latest report as Markdown and JSON to the configured \
+repository (`[remote.git]`) and answers with the commit id and branch."""
 
 COMMAND = SlashCommand(
     name=NAME,
     summary="Lambda code storage per region: usage, top functions, forecast, and safe pruning",
-    usage_hint="[--region R | --all-regions] [--top N] [--refresh] | prune [--keep K] [function] [--region R]",
+    usage_hint=(
+        "[--region R | --all-regions] [--top N] [--refresh] | prune [--keep K] [function] [--region R]"
+        " | archive [--region R]"
+    ),
     help=HELP,
     handle=handle,
     buttons={ACTION_DELETE: press_delete, ACTION_CANCEL: press_cancel},

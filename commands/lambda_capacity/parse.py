@@ -17,6 +17,7 @@ _FUNCTION_ARN = re.compile(
 REFRESH, KEEP = switch("--refresh"), number_flag("--keep", 1, 100)
 CAPACITY = Syntax((REGION, ALL_REGIONS, TOP, REFRESH), extra_word="a function name goes after `prune`")
 PRUNE = Syntax((REGION, KEEP), words=1, extra_word="prune takes at most one function name")
+ARCHIVE = Syntax((REGION,), extra_word="archive takes only --region")
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,15 @@ class PruneRequest:
     function: str | None = None
 
 
-def parse(text: str, default_keep: int = 3) -> CapacityRequest | PruneRequest:
-    verb, rest = split_verb(text, "prune")
+@dataclass(frozen=True)
+class ArchiveRequest:
+    region: str | None = None
+
+
+def parse(text: str, default_keep: int = 3) -> CapacityRequest | PruneRequest | ArchiveRequest:
+    verb, rest = split_verb(text, "prune", "archive")
+    if verb == "archive":
+        return ArchiveRequest(parse_args(rest, ARCHIVE).get(REGION))
     if not verb:
         args = parse_args(text, CAPACITY)
         if args.has(REGION) and args.has(ALL_REGIONS):

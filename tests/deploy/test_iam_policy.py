@@ -16,8 +16,11 @@ SERVICES = {
     "dynamodb": "dynamodb",
     "ec2": "ec2",
     "elasticbeanstalk": "elasticbeanstalk",
+    "kms": "kms",
     "lambda": "lambda",
+    "s3": "s3",
     "sns": "sns",
+    "ssm": "ssm",
 }
 
 
@@ -45,3 +48,16 @@ def test_policy_covers_the_eb_ip_lookups() -> None:
         "elasticbeanstalk:DescribeEnvironments",
         "autoscaling:DescribeAutoScalingGroups",
     } <= set(_actions())
+
+
+def test_the_ssh_key_is_readable_only_as_one_object_decrypted_only_through_s3() -> None:
+    statements = {s["Sid"]: s for s in json.loads(POLICY.read_text())["Statement"]}
+    key_object = statements["RemoteSshKeyObject"]
+    assert key_object["Action"] == ["s3:GetObject"]
+    assert "*" not in key_object["Resource"]
+    decrypt = statements["RemoteSshKeyDecrypt"]
+    assert decrypt["Action"] == ["kms:Decrypt"]
+    assert "*" not in decrypt["Resource"] and ":key/" in decrypt["Resource"]
+    condition = decrypt["Condition"]["StringEquals"]
+    assert condition["kms:ViaService"].startswith("s3.")
+    assert condition["kms:EncryptionContext:aws:s3:arn"] == key_object["Resource"]

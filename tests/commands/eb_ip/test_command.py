@@ -211,7 +211,8 @@ def test_bad_name_is_refused_with_usage_before_any_aws_call(ctx: CommandContext)
     reply = run(ctx, "my-env;reboot")
     assert not reply.ok and not reply.public
     assert "is not an environment name" in reply.text
-    assert "Usage: `/eb-ip [env [n] | env ssh-config [--ssm] | token | revoke USER] [--region R] [--asg]`" in reply.text
+    assert f"Usage: `/eb-ip {COMMAND.usage_hint}`" in reply.text
+    assert "env n run CHECK | env ssh-config [--ssm] | token | revoke USER] [--region R] [--asg]" in reply.text
 
 
 def test_auto_scaling_group_by_its_tag(ctx: CommandContext, aws_clients: AwsClients) -> None:

@@ -1,0 +1,52 @@
+"""`/lambda-capacity archive [--region R]` (admins): commit the latest cached report as Markdown and JSON.
+
+The report is the one `/lambda-capacity` last scanned (its cache, whatever its age: the archive says when it
+was taken); nothing is scanned here. The commit goes to `[remote.git]` through bot.remote.archive.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bot.command import CommandContext, CommandError, require_admin
+from bot.remote.archive import archive_files
+from bot.reply import Reply
+from bot.slack.blocks import section
+from commands.lambda_capacity.options import NAME
+from commands.lambda_capacity.render import _attribution, _prune_estimate, _storage, _top_rows
+from commands.lambda_capacity.scan import _cached, _default_region
+from commands.lambda_capacity.storage import CodeStorageReport
+
+
+def report_markdown(report: CodeStorageReport) -> str:
+    taken = datetime.fromtimestamp(report.scanned_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [f"# Lambda code storage in {report.region}", "", f"Scanned {taken}.", "", f"**{_storage(report)}**", ""]
+    lines += [f"- {line}" for line in _attribution(report).splitlines()]
+    rows = _top_rows(report, 20)
+    if rows:
+        lines += ["", "## Top functions", "", "| " + " | ".join(rows[0]) + " |", "|---|---:|---:|"]
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows[1:]]
+    estimate = _prune_estimate(report).replace("*", "**")
+    if estimate:
+        lines += ["", estimate]
+    return "\n".join(lines) + "\n"
+
+
+def archive_report(region: str | None, ctx: CommandContext) -> Reply:
+    require_admin(ctx, "archive capacity reports")
+    where = _default_region(ctx, region)
+    report = _cached(ctx, where)
+    if report is None:
+        raise CommandError(f"There is no report for {where} yet: run `{NAME} --region {where}` first, then archive it.")
+    stamp = datetime.fromtimestamp(report.scanned_at, UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    base = f"lambda-capacity/{where}/{stamp}"
+    files = {
+        f"{base}.md": report_markdown(report).encode(),
+        f"{base}.json": json.dumps(report.to_json(), indent=2, sort_keys=True).encode() + b"\n",
+    }
+    done = archive_files(ctx, files, f"Lambda code storage in {where}, scanned {stamp}")
+    retried = " (the branch had moved; rebuilt on its new head)" if done.retried else ""
+    commit = f"commit `{done.commit_id}` on `{done.branch}`{retried}"
+    text = f"Archived the {where} report as `{base}.md` and `.json`: {commit}."
+    return Reply(text=text, blocks=[section(text)])
