@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-from bot.command import SlashCommand, run_button, run_command
+from bot.command import CommandContext, SlashCommand, run_button, run_command
+from bot.reply import Reply
 from bot.runtime import Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
@@ -71,21 +73,35 @@ def _slug(name: str) -> str:
     return name.strip("/").replace("-", "_")
 
 
+def _answer(
+    runtime: Runtime,
+    delivery: SlackDelivery,
+    wait_for_delivery: bool,
+    request: BoltRequest,
+    user_id: str,
+    channel_id: str,
+    respond: Respond,
+    work: Callable[[CommandContext], Reply],
+) -> None:
+    """What every listener does: run once per signed request, answer through the one way out."""
+    if not first_run(runtime.store, request.headers, request.body):
+        return
+    ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
+    delivery.send(work(ctx), respond, channel_id)
+    if wait_for_delivery:
+        delivery.flush(delivery.policy.wait)
+
+
 def _command_worker(
     slash: SlashCommand, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
     # Bolt injects arguments by parameter name: `command` is the slash command payload.
     def listener(command: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
-        if not first_run(runtime.store, request.headers, request.body):
-            return
-        user_id = command.get("user_id", "")
-        channel_id = command.get("channel_id", "")
-        log.info("%s by %s in %s: %s", slash.name, user_id, channel_id, excerpt(str(command.get("text", ""))))
-        ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
-        reply = run_command(slash, command.get("text") or "", ctx)
-        delivery.send(reply, respond, channel_id)
-        if wait_for_delivery:
-            delivery.flush(delivery.policy.wait)
+        user_id, channel_id = command.get("user_id", ""), command.get("channel_id", "")
+        text = str(command.get("text") or "")
+        log.info("%s by %s in %s: %s", slash.name, user_id, channel_id, excerpt(text))
+        answer = partial(run_command, slash, text)
+        _answer(runtime, delivery, wait_for_delivery, request, user_id, channel_id, respond, answer)
 
     # Bolt finds a lazy listener again (on Lambda) by its function name.
     listener.__name__ = listener.__qualname__ = f"run_{_slug(slash.name)}"
@@ -96,15 +112,9 @@ def _button_worker(
     command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
 ) -> Callable[..., None]:
     def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
-        if not first_run(runtime.store, request.headers, request.body):
-            return
-        user_id = body.get("user", {}).get("id", "")
-        channel_id = (body.get("channel") or {}).get("id", "")
-        ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
-        reply = run_button(command, action_id, str(action.get("value", "")), ctx)
-        delivery.send(reply, respond, channel_id)
-        if wait_for_delivery:
-            delivery.flush(delivery.policy.wait)
+        user_id, channel_id = body.get("user", {}).get("id", ""), (body.get("channel") or {}).get("id", "")
+        answer = partial(run_button, command, action_id, str(action.get("value", "")))
+        _answer(runtime, delivery, wait_for_delivery, request, user_id, channel_id, respond, answer)
 
     listener.__name__ = listener.__qualname__ = f"press_{_slug(action_id)}"
     return listener
