@@ -44,7 +44,8 @@ from slack_sdk import WebClient  # noqa: E402
 from bot.aws import AwsClients  # noqa: E402
 from bot.http import OpsbotWsgi  # noqa: E402
 from bot.local.aws import moto_server, use_fake_credentials  # noqa: E402
-from bot.local.slack_standin import Delivery, SlackStandIn, send_signed, slash_command_form  # noqa: E402
+from bot.local.slack_requests import Delivery, send_signed, slash_command_form  # noqa: E402
+from bot.local.slack_standin import SlackStandIn  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402

@@ -34,7 +34,8 @@ from ack_latency import ENV_NAME, SLACK_ACK_LIMIT, percentile, slow_aws
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.local.slack_standin import SlackStandIn, slash_command_form  # noqa: E402
+from bot.local.slack_requests import slash_command_form  # noqa: E402
+from bot.local.slack_standin import SlackStandIn  # noqa: E402
 from bot.state import Store  # noqa: E402
 from bot.tokens import issue_token  # noqa: E402
 

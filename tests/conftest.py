@@ -19,7 +19,8 @@ from bot.aws import AwsClients
 from bot.command import CommandContext, SlashCommand
 from bot.http import OpsbotWsgi, make_server
 from bot.local.aws import moto_server, reset_moto, use_fake_credentials
-from bot.local.slack_standin import SlackStandIn, send_signed, slash_command_form
+from bot.local.slack_requests import send_signed, slash_command_form
+from bot.local.slack_standin import SlackStandIn
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 from bot.slack.app import build_app

@@ -23,7 +23,8 @@ from typing import Any
 
 from bot.local.aws import local_aws
 from bot.local.demo_html import write_html
-from bot.local.slack_standin import SlackStandIn, button_press_form, send_signed, slash_command_form
+from bot.local.slack_requests import button_press_form, send_signed, slash_command_form
+from bot.local.slack_standin import SlackStandIn
 from bot.reply import Reply
 from bot.slack.blocks import as_text, buttons
 

@@ -2,7 +2,7 @@
 
 Slack's Socket Mode is JSON text frames over one WebSocket: Slack sends envelopes, the app
 answers each with an ack. The stand-in's HTTP server upgrades `GET /link/` to a `SocketLink`;
-this module knows frames and the handshake, `slack_standin` knows what the frames say.
+this module knows frames and the handshake, `slack_socket_mode` knows what the frames say.
 No extensions or compression, and binary messages are dropped: slack_sdk's clients use none of them.
 """
 

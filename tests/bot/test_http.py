@@ -20,7 +20,7 @@ import pytest
 
 from bot.command import CommandContext, HttpRequest, HttpResponse, Route, SlashCommand
 from bot.http_limits import TokenBuckets
-from bot.local.slack_standin import button_press_form, slash_command_form
+from bot.local.slack_requests import button_press_form, slash_command_form
 from bot.reply import Reply
 from bot.tokens import issue_token
 from tests.conftest import SIGNING_SECRET

@@ -16,7 +16,8 @@ from botocore.stub import ANY, Stubber
 from slack_sdk.signature import SignatureVerifier
 
 from bot import lambda_handler
-from bot.local.slack_standin import SlackStandIn, slash_command_form
+from bot.local.slack_requests import slash_command_form
+from bot.local.slack_standin import SlackStandIn
 
 SECRET = "lambda-signing-secret"
 CONTEXT = SimpleNamespace(

@@ -23,7 +23,8 @@ from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.local.seeds import seed_eb_environments
 from bot.local.seeds_capacity import seed_demo_functions
-from bot.local.slack_standin import SlackStandIn, button_press_form, slash_command_form
+from bot.local.slack_requests import button_press_form, slash_command_form
+from bot.local.slack_standin import SlackStandIn
 from bot.settings import load_settings
 from bot.slack.app import DELIVERY_TIMEOUT
 from commands import COMMANDS

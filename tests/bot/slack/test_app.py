@@ -15,7 +15,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, CommandError, SlashCommand, UsageError
-from bot.local.slack_standin import send_signed, slash_command_form
+from bot.local.slack_requests import send_signed, slash_command_form
 from bot.reply import Attachment, Reply
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.command import SlashCommand
-from bot.local.slack_standin import SlackStandIn, send_signed, slash_command_form
+from bot.local.slack_requests import send_signed, slash_command_form
+from bot.local.slack_standin import SlackStandIn
 from bot.reply import Reply
 from bot.slack.outbox import NAMESPACE
 from bot.state import Store

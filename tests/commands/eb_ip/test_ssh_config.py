@@ -1,16 +1,23 @@
-"""The generated ssh config against hostile aliases: whatever is typed after `ssh`, nothing of it reaches a
-shell, on clients old enough to pass any host name to the ProxyCommand and on today's OpenSSH."""
+"""The generated ssh config: its text, what it refuses, the reply that carries it; then against hostile aliases:
+whatever is typed after `ssh`, nothing of it reaches a shell, on clients old enough to pass any host name to the
+ProxyCommand and on today's OpenSSH."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from commands.eb_ip.ssh_config import ssh_config
-from tests.commands.eb_ip.test_routes import ENV, fake_programs, proxy_command, shell_env
+from bot.command import CommandContext, CommandError, UsageError, run_command
+from bot.settings import Settings
+from commands.eb_ip import COMMAND
+from commands.eb_ip.ssh_config import ssh_config, ssh_config_for_cli
+from tests.commands.eb_ip.test_proxy_command import fake_programs, proxy_command, shell_env
+from tests.commands.eb_ip.test_routes import ENV
 
 MARKER = "{marker}"
 HOSTILE = [
@@ -31,6 +38,62 @@ HOSTILE = [
     "my-env-2." + "1" * 10_000 + f"'$(touch {MARKER})'",
 ]
 REFUSAL = "opsbot: use my-env-2.N, N = 1 to 20 (1 = the oldest instance)\n"
+
+
+def test_ssh_config_block_names_hosts_unambiguously_and_never_disables_host_key_checks() -> None:
+    config = ssh_config(ENV, "https://opsbot.example.com", "~/.config/opsbot/token", "ip")
+    assert "Host my-env-2.*\n" in config
+    assert "    StrictHostKeyChecking accept-new\n" in config
+    assert "    UserKnownHostsFile ~/.ssh/known_hosts_opsbot_my-env-2\n" in config
+    assert "StrictHostKeyChecking no" not in config
+    assert "https://opsbot.example.com/eb/my-env-2/ip/20" in config
+    assert (  # %% is ssh's escape for %; sh then sees printf "...%s\n"
+        'ip=$(printf "Authorization: Bearer %%s\\n" "$(cat "$HOME/.config/opsbot/token")" '
+        '| curl -fsS --max-time 20 -H @- "https://opsbot.example.com/eb/my-env-2/ip/3") || exit 1;'
+    ) in config
+    assert "%n" not in config and "%h" not in config  # what the user types never reaches a shell
+    assert re.search(r"^Host my-env-2.3\n    ProxyCommand sh -c '.*/ip/3\"\) .*' opsbot %p$", config, re.M)
+
+
+def test_ssh_config_for_session_manager_asks_for_the_instance_id_and_region() -> None:
+    config = ssh_config(ENV, "https://opsbot.example.com", "~/t", "ssm", region="eu-west-1")
+    assert "https://opsbot.example.com/region/eu-west-1/eb/my-env-2/id/1" in config
+    assert "aws ssm start-session --region eu-west-1 --target" in config
+    assert "--document-name AWS-StartSSHSession" in config
+
+
+def test_ssh_config_refuses_what_cannot_go_into_a_config() -> None:
+    with pytest.raises(CommandError, match="set OPSBOT_PUBLIC_URL"):
+        ssh_config(ENV, None, "~/t", "ip")
+    with pytest.raises(CommandError, match="OPSBOT_PUBLIC_URL has characters"):
+        ssh_config(ENV, "https://x.example.com/'$(id)'", "~/t", "ip")
+    with pytest.raises(UsageError, match="token path"):
+        ssh_config(ENV, "https://x.example.com", "~/my token", "ip")
+    with pytest.raises(UsageError, match="not an environment name"):
+        ssh_config("my-env.2", "https://x.example.com", "~/t", "ip")
+
+
+def test_ssh_config_reply_is_private_and_carries_a_fresh_working_token(ctx: CommandContext) -> None:
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url="https://opsbot.example.com"))
+    reply = run_command(COMMAND, f"{ENV} ssh-config", ctx)
+    assert reply.ok and not reply.public
+    (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
+    assert ctx.store.token_owner is not None and ctx.store.audit_log("token.issue")
+    assert ssh_config(ENV, "https://opsbot.example.com", "~/.config/opsbot/token", "ip") in reply.text
+    assert reply.text.endswith("3. Then: ssh my-env-2.1")
+    assert "1&gt;&amp;2" in str(reply.blocks)  # Slack mrkdwn escapes; copying from Slack gives 1>&2 back
+    assert token in str(reply.blocks)
+
+
+def test_ssh_config_without_public_url_says_which_setting(ctx: CommandContext) -> None:
+    reply = run_command(COMMAND, f"{ENV} ssh-config", ctx)
+    assert not reply.ok and "OPSBOT_PUBLIC_URL" in reply.text
+    assert not ctx.store.audit_log("token.issue")  # no token handed out for a config that cannot work
+
+
+def test_cli_variant_uses_the_settings_public_url(settings: Settings) -> None:
+    config = ssh_config_for_cli(ENV, dataclasses.replace(settings, public_url="https://o.example.com"), "~/t")
+    assert "https://o.example.com/eb/my-env-2/ip/1" in config
 
 
 @pytest.fixture

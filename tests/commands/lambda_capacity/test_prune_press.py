@@ -15,8 +15,8 @@ from bot.settings import Settings
 from bot.state import Store
 from commands.lambda_capacity import COMMAND
 from commands.lambda_capacity.render import ACTION_DELETE
-from tests.commands.lambda_capacity.test_command import plan_of, published
 from tests.commands.lambda_capacity.test_monitor_regions import aws_answers
+from tests.commands.lambda_capacity.test_prune_command import plan_of, published
 
 
 @pytest.fixture
