@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     ssh.add_argument("environment")
     ssh.add_argument("--token-file", default="~/.config/opsbot/token", help="where your opsbot token is kept")
 
+    logs = sub.add_parser("logs", help="subscribe the log forwarder Lambda to a log group, or undo it")
+    logs.add_argument("verb", choices=("subscribe", "unsubscribe"))
+    logs.add_argument("--log-group", required=True)
+    logs.add_argument("--destination-arn", required=True, help="the forwarder function's ARN (logs_handler)")
+    logs.add_argument("--filter", default="", help="a CloudWatch Logs filter pattern (default: every event)")
+
     demo = sub.add_parser("demo", help="run the local demo: moto + a Slack stand-in + the bot over HTTP")
     demo.add_argument("--out", type=Path, default=Path("opsbot-demo"), help="where to write the transcript")
     return parser
@@ -60,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args.command_line, args.out, args.press)
         if args.action == "ssh-config":
             return _ssh_config(args.environment, args.token_file)
+        if args.action == "logs":
+            return _logs(args)
         from bot.local.demo import run_demo
 
         return run_demo(args.out)
@@ -117,6 +125,26 @@ def _ssh_config(environment: str, token_file: str) -> int:
     except (UsageError, CommandError) as exc:  # a bad name, or OPSBOT_PUBLIC_URL unset: one line, no traceback
         print(f"opsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    return EXIT_OK
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
+    from commands.tail.subscribe import SubscribeError, Subscription, subscribe, unsubscribe
+
+    aws = AwsClients()
+    try:
+        if args.verb == "subscribe":
+            done = subscribe(aws, Subscription(args.log_group, args.destination_arn, args.filter))
+        else:
+            done = unsubscribe(aws, args.log_group, args.destination_arn)
+    except SubscribeError as exc:
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AWS_ERRORS as exc:
+        print(f"opsbot: {describe_aws_error(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(done))
     return EXIT_OK
 
 

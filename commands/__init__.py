@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.command import SlashCommand
 from bot.reply import Reply
-from commands import eb_ip, lambda_capacity, scores
+from commands import eb_ip, lambda_capacity, scores, tail
 
 
 def _not_yet(name: str, summary: str) -> SlashCommand:
@@ -23,7 +23,7 @@ def _not_yet(name: str, summary: str) -> SlashCommand:
 COMMANDS: tuple[SlashCommand, ...] = (
     eb_ip.COMMAND,
     lambda_capacity.COMMAND,
-    _not_yet("/tail", "Recent Lambda and CloudWatch Logs output, grouped per invocation"),
+    tail.COMMAND,
     scores.COMMAND,
 )
 

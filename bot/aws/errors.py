@@ -102,11 +102,29 @@ def describe_aws_error(exc: BaseException) -> str:
             return f"AWS is throttling {action}; try again in a minute."
         if code in _EXPIRED_CODES:
             return "The bot's AWS credentials are invalid or expired."
+        logs = _logs_error(exc, code)
+        if logs:
+            return logs
         message = str(error.get("Message") or code or "unknown error")
         return f"AWS refused {action}: {message}"
     if isinstance(exc, BotoCoreError):
         return f"AWS client error: {exc}"
     return "Unexpected error."
+
+
+def _logs_error(exc: ClientError, code: str) -> str:
+    """CloudWatch Logs' two refusals a user causes. Its messages may quote the user's filter
+    pattern, so they are not passed on (user text is echoed only through bot.text.shown)."""
+    if exc.response.get(_SERVICE_KEY) != "logs":
+        return ""
+    if code == "ResourceNotFoundException":
+        return "CloudWatch Logs has no such log group in that region; check the name and --region."
+    if code == "InvalidParameterException" and exc.operation_name in ("FilterLogEvents", "StartLiveTail"):
+        return (
+            "CloudWatch Logs rejected the filter pattern; see "
+            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html"
+        )
+    return ""
 
 
 def is_aws_error(exc: BaseException) -> bool:

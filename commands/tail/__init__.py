@@ -1,7 +1,51 @@
 """/tail and the log forwarder: Lambda logs in Slack, grouped per invocation, none lost.
 
-This package holds the pure core so far: paging and de-duplication (`events`), the two Lambda
-log formats (`lambda_format`) and grouping per invocation (`invocations`), subscription payloads
-(`subscription`), packing into Slack-sized chunks (`pack`) and text rendering (`render_text`).
-The command, follow mode, the forwarder and the poller wire these to Slack and AWS later.
+`/tail <function | log group> [--since 15m] [--filter P] [--limit N] [--region R]` reads
+FilterLogEvents (`query`, on the paging core in `events`), groups per invocation
+(`lambda_format`, `invocations`) and renders one block group per invocation (`render_text`,
+`pack`, `render`). The forwarder (`forwarder`, Lambda entry `logs_handler`) and the poller
+(`poller`, a job in `opsbot serve`) send the routes of `[commands.tail]` (`options`) to their
+channels the same way; `subscribe` sets up the subscription filter for `opsbot logs`.
 """
+
+from __future__ import annotations
+
+from bot.command import CommandContext, CommandError, SlashCommand
+from bot.reply import Reply
+from commands.tail.forwarder import LAMBDA_ENTRY
+from commands.tail.options import ENV_OPTIONS, NAME, TailOptions
+from commands.tail.parse import StopFollows, parse
+from commands.tail.poller import JOB
+from commands.tail.tail import show_tail
+
+
+def handle(text: str, ctx: CommandContext) -> Reply:
+    TailOptions.from_settings(ctx.settings)  # a bad [commands.tail] is said here, not only in the log
+    request = parse(text, ctx.settings.timezone, ctx.now())
+    if isinstance(request, StopFollows):
+        return Reply.private("You have no follows running.")
+    if request.follow is not None:
+        raise CommandError("`--follow` is not available in this version of opsbot yet; run /tail again to see more.")
+    return show_tail(request, ctx)
+
+
+HELP = """\
+Recent CloudWatch Logs output, one block per Lambda invocation: start time, duration, billed \
+duration, memory, cold start, status (:large_green_circle: ok, :red_circle: error, timeout or out of memory), \
+and its lines beneath.
+• `/tail orders` — the function `orders` (its log group `/aws/lambda/orders`), the last 15 minutes.
+• `/tail /ecs/web --since 2h` — any log group; `--since` takes 30s, 15m, 2h, 1d or an ISO time.
+• `--filter ERROR` — a CloudWatch Logs filter pattern (one word); `--limit N` — at most N events \
+(default 2,000); `--region R`.
+What does not fit in one message comes as a text file."""
+
+COMMAND = SlashCommand(
+    name=NAME,
+    summary="Recent Lambda and CloudWatch Logs output, grouped per invocation",
+    usage_hint="<function | log-group> [--since 15m] [--filter PATTERN] [--limit N] [--region R]",
+    help=HELP,
+    handle=handle,
+    jobs=(JOB,),
+    lambda_entries=(LAMBDA_ENTRY,),
+    env_options=ENV_OPTIONS,
+)

@@ -18,6 +18,7 @@ SERVICES = {
     "elasticbeanstalk": "elasticbeanstalk",
     "kms": "kms",
     "lambda": "lambda",
+    "logs": "logs",
     "s3": "s3",
     "sns": "sns",
     "ssm": "ssm",
