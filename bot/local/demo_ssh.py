@@ -69,7 +69,10 @@ def _scene(bot: DemoBot, sshd: LocalSshd, private_text: str) -> None:
             ssh_bot.slash("/lambda-capacity archive", user=ADMIN)
         from bot.local.sshd import git
 
-        log = git("-C", str(bare), "log", "--stat", "--format=%H %an: %s", BRANCH, "-1").strip()
+        try:
+            log = git("-C", str(bare), "log", "--stat", "--format=%H %an: %s", BRANCH, "-1").strip()
+        except RuntimeError as exc:  # the archive failed: its reply above says why
+            log = str(exc)
         said = f"git -C archive.git log --stat -1 {BRANCH}"
         bot.transcript.append(Entry("ops", said, "shell", replies=[{"text": log, "response_type": "http"}]))
 
