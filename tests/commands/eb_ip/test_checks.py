@@ -176,7 +176,8 @@ def test_without_remote_settings_the_answer_says_what_is_missing(
     config.write_text('[commands.eb-ip.checks]\nuptime = "uptime"\n')
     reply = run(make_ctx(config, aws_clients, store), "shop-prod 1 run uptime")
     assert reply.text == (
-        "SSH is not configured: OPSBOT_CONFIG has no [remote] table: the SSH key and known hosts are not configured"
+        "SSH is not configured: OPSBOT_CONFIG has no [remote] table and OPSBOT_REMOTE_KEY is not set: "
+        "the SSH key and known hosts are not configured"
     )
 
 
