@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.aws import AwsClients, describe_aws_error, is_aws_error
 from bot.reply import Reply
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.state import Store
 
 log = logging.getLogger(__name__)
@@ -119,14 +119,25 @@ class SlashCommand:
     jobs: tuple[Job, ...] = ()
     lambda_entries: tuple[LambdaEntry, ...] = ()
     env_options: EnvOptions = field(default_factory=dict)
+    # What the usage cannot say before the settings are read (e.g. the configured checks): a line shown
+    # under the usage, with help and after a usage error; "" adds nothing.
+    usage_note: Callable[[Settings], str] | None = None
 
     @property
     def usage(self) -> str:
         return f"Usage: `{self.name} {self.usage_hint}`".rstrip()
 
+    def usage_for(self, settings: Settings) -> str:
+        try:
+            note = self.usage_note(settings) if self.usage_note else ""
+        except SettingsError:
+            note = ""  # the command itself says what is misconfigured when it runs
+        return f"{self.usage}\n{note}" if note else self.usage
 
-def help_reply(command: SlashCommand) -> Reply:
-    return Reply.private(f"*{command.name}* — {command.summary}\n{command.usage}\n\n{command.help}")
+
+def help_reply(command: SlashCommand, settings: Settings) -> Reply:
+    usage = command.usage_for(settings)
+    return Reply.private(f"*{command.name}* — {command.summary}\n{usage}\n\n{command.help}")
 
 
 def failure_reply(exc: BaseException, command_name: str, usage: str = "") -> Reply:
@@ -147,13 +158,14 @@ def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
     if not ctx.trusted and not ctx.settings.access_for(command.name).allows(ctx.user_id, ctx.channel_id):
         return Reply.error(f"Sorry, you are not allowed to run {command.name} here.")
     if text.lower() in HELP_WORDS:
-        return help_reply(command)
+        return help_reply(command, ctx.settings)
     if len(text) > MAX_TEXT:
-        return Reply.error(f"That is too long for {command.name} ({len(text)} characters).\n{command.usage}")
+        usage = command.usage_for(ctx.settings)
+        return Reply.error(f"That is too long for {command.name} ({len(text)} characters).\n{usage}")
     try:
         return command.handle(text, ctx)
     except Exception as exc:
-        return failure_reply(exc, command.name, command.usage)
+        return failure_reply(exc, command.name, command.usage_for(ctx.settings))
 
 
 def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandContext) -> Reply:

@@ -44,3 +44,14 @@ def test_manifest_declares_every_registered_command(manifest: dict) -> None:
 def test_manifest_asks_only_for_the_scopes_it_uses(manifest: dict) -> None:
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_manifest_usage_hints_are_the_commands_own_and_within_slacks_limit(manifest: dict) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    limit = schema["definitions"]["app-manifests.v1.features.slash_commands"]["items"]["properties"]["usage_hint"]
+    hints = {c["command"]: c["usage_hint"] for c in manifest["features"]["slash_commands"]}
+    for command in COMMANDS:
+        if command.usage_hint:  # empty: not available yet, the manifest already says what it will take
+            assert hints[command.name] == command.usage_hint
+            assert len(command.usage_hint) <= limit["maxLength"]
+    assert "run CHECK" in hints["/eb-ip"] and "archive" in hints["/lambda-capacity"]

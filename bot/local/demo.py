@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.local.aws import local_aws
 from bot.local.demo_html import write_html
+from bot.local.demo_ssh import ssh_scene
 from bot.local.slack_requests import button_press_form, send_signed, slash_command_form
 from bot.local.slack_standin import SlackStandIn
 from bot.reply import Reply
@@ -160,7 +161,7 @@ def capacity_scene(bot: DemoBot) -> None:
     bot.slash("/lambda-capacity --refresh")
 
 
-SCENES: list[Scene] = [eb_ip_scene, capacity_scene]
+SCENES: list[Scene] = [eb_ip_scene, capacity_scene, ssh_scene]
 
 
 def print_transcript(transcript: list[Entry]) -> None:

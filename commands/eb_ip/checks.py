@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.command import CommandContext, CommandError, UsageError
 from bot.reply import Attachment, Reply
-from bot.settings import SettingsError
+from bot.settings import Settings, SettingsError
 from bot.slack.blocks import code_sections, context, section
 from bot.text import escape_mrkdwn
 from commands.eb_ip.instances import Instance, find_instances
@@ -64,6 +64,12 @@ class CheckOptions:
         return ", ".join(f"`{name}`" for name in sorted(self.checks)) or "none are configured"
 
 
+def checks_note(settings: Settings) -> str:
+    """The configured checks, shown under /eb-ip's usage; nothing when none are configured."""
+    opts = CheckOptions.from_options(settings.options_for(NAME))
+    return f"Checks for `run CHECK`: {opts.listed()}." if opts.checks else ""
+
+
 def run_check(request: EbIpRequest, ctx: CommandContext) -> Reply:
     try:
         opts = CheckOptions.from_options(ctx.settings.options_for(NAME))
@@ -71,11 +77,14 @@ def run_check(request: EbIpRequest, ctx: CommandContext) -> Reply:
         raise CommandError(f"Checks are misconfigured: {exc}") from None
     if not (ctx.is_admin or ctx.user_id in opts.users):
         raise CommandError("Only opsbot admins (or the users in check_users) may run checks on instances.")
+    if not opts.checks:
+        raise CommandError(f"No checks are configured: add them to [commands.{NAME}.checks] in OPSBOT_CONFIG.")
+    # The usage under these errors lists the checks (checks_note).
     if not request.check:
-        raise UsageError(f"Say which check to run: `/eb-ip my-env 2 run NAME`. Checks: {opts.listed()}.")
+        raise UsageError("Say which check to run: `/eb-ip my-env 2 run NAME`.")
     command = opts.checks.get(request.check)
     if command is None:
-        raise UsageError(f"`{request.check}` is not a configured check. Checks: {opts.listed()}.")
+        raise UsageError(f"`{request.check}` is not a configured check.")
     assert request.n is not None
     instance = find_instances(ctx.aws, request.name, asg=request.asg, region=request.region).nth(request.n)
     outcome = "failed"

@@ -24,7 +24,7 @@ from commands.lambda_capacity.options import ENV_OPTIONS, NAME, CapacityOptions
 from commands.lambda_capacity.parse import ArchiveRequest, CapacityRequest, PruneRequest, parse
 from commands.lambda_capacity.prune import make_plan, press_cancel, press_delete
 from commands.lambda_capacity.render import ACTION_CANCEL, ACTION_DELETE, render_capacity
-from commands.lambda_capacity.scan import _default_region, fresh_report
+from commands.lambda_capacity.scan import fresh_report, region_or_default
 from commands.lambda_capacity.storage import CodeStorageReport
 
 
@@ -34,7 +34,7 @@ def _outlook(ctx: CommandContext, report: CodeStorageReport, now: float) -> str:
 
 
 def show_capacity(request: CapacityRequest, ctx: CommandContext, opts: CapacityOptions) -> Reply:
-    regions = ctx.aws.regions("lambda") if request.all_regions else [_default_region(ctx, request.region)]
+    regions = ctx.aws.regions("lambda") if request.all_regions else [region_or_default(ctx, request.region)]
     lock = threading.Lock()
 
     def progress_of(region: str) -> Callable[[str], None]:

@@ -14,20 +14,21 @@ from bot.remote.archive import archive_files
 from bot.reply import Reply
 from bot.slack.blocks import section
 from commands.lambda_capacity.options import NAME
-from commands.lambda_capacity.render import _attribution, _prune_estimate, _storage, _top_rows
-from commands.lambda_capacity.scan import _cached, _default_region
+from commands.lambda_capacity.render import attribution, prune_estimate, storage_summary, top_rows
+from commands.lambda_capacity.scan import cached_report, region_or_default
 from commands.lambda_capacity.storage import CodeStorageReport
 
 
 def report_markdown(report: CodeStorageReport) -> str:
     taken = datetime.fromtimestamp(report.scanned_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    lines = [f"# Lambda code storage in {report.region}", "", f"Scanned {taken}.", "", f"**{_storage(report)}**", ""]
-    lines += [f"- {line}" for line in _attribution(report).splitlines()]
-    rows = _top_rows(report, 20)
+    lines = [f"# Lambda code storage in {report.region}", "", f"Scanned {taken}.", ""]
+    lines += [f"**{storage_summary(report)}**", ""]
+    lines += [f"- {line}" for line in attribution(report).splitlines()]
+    rows = top_rows(report, 20)
     if rows:
         lines += ["", "## Top functions", "", "| " + " | ".join(rows[0]) + " |", "|---|---:|---:|"]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows[1:]]
-    estimate = _prune_estimate(report).replace("*", "**")
+    estimate = prune_estimate(report).replace("*", "**")
     if estimate:
         lines += ["", estimate]
     return "\n".join(lines) + "\n"
@@ -35,8 +36,8 @@ def report_markdown(report: CodeStorageReport) -> str:
 
 def archive_report(region: str | None, ctx: CommandContext) -> Reply:
     require_admin(ctx, "archive capacity reports")
-    where = _default_region(ctx, region)
-    report = _cached(ctx, where)
+    where = region_or_default(ctx, region)
+    report = cached_report(ctx, where)
     if report is None:
         raise CommandError(f"There is no report for {where} yet: run `{NAME} --region {where}` first, then archive it.")
     stamp = datetime.fromtimestamp(report.scanned_at, UTC).strftime("%Y-%m-%dT%H%M%SZ")

@@ -21,11 +21,11 @@ from commands.lambda_capacity.parse import PruneRequest
 from commands.lambda_capacity.render import render_outcome, render_plan
 from commands.lambda_capacity.scan import (
     CallCount,
-    _default_region,
     _remember,
     lambda_client,
     list_aliased_versions,
     list_mapped_versions,
+    region_or_default,
     scan_region,
 )
 from commands.lambda_capacity.storage import (
@@ -173,7 +173,7 @@ def carry_out(
 
 def make_plan(request: PruneRequest, ctx: CommandContext, opts: CapacityOptions) -> Reply:
     require_admin(ctx, "prune Lambda versions")
-    region = _default_region(ctx, request.region)
+    region = region_or_default(ctx, request.region)
     now = ctx.now().timestamp()
     report = scan_region(
         ctx.aws, region, now=now, rate=opts.rate, keep=request.keep, function=request.function, progress=ctx.progress

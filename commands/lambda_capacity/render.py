@@ -42,7 +42,7 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
-def _storage(report: CodeStorageReport) -> str:
+def storage_summary(report: CodeStorageReport) -> str:
     if report.limit_bytes:
         used, limit = human_bytes(report.usage_bytes), human_bytes(report.limit_bytes)
         return f"{used} of {limit} ({report.percent:.1f}%)"
@@ -50,10 +50,10 @@ def _storage(report: CodeStorageReport) -> str:
 
 
 def _headline(report: CodeStorageReport) -> str:
-    return f"*{_storage(report)}* · {plural(report.function_count, 'function')}"
+    return f"*{storage_summary(report)}* · {plural(report.function_count, 'function')}"
 
 
-def _attribution(report: CodeStorageReport) -> str:
+def attribution(report: CodeStorageReport) -> str:
     lines = [
         f"Functions: {human_bytes(report.function_bytes)} in {plural(report.version_count, 'version')}",
         f"Layers: {human_bytes(report.layer_bytes)} in {plural(len(report.layers), 'layer version')}",
@@ -66,7 +66,7 @@ def _attribution(report: CodeStorageReport) -> str:
     return "\n".join(lines)
 
 
-def _prune_estimate(report: CodeStorageReport) -> str:
+def prune_estimate(report: CodeStorageReport) -> str:
     candidates = report.prune_candidates()
     if candidates is None:
         return ""
@@ -88,7 +88,7 @@ def _prune_estimate(report: CodeStorageReport) -> str:
     )
 
 
-def _top_rows(report: CodeStorageReport, n: int) -> list[tuple[str, ...]]:
+def top_rows(report: CodeStorageReport, n: int) -> list[tuple[str, ...]]:
     top = [f for f in report.top(n) if f.code_bytes]
     if not top:
         return []
@@ -99,15 +99,15 @@ def _top_rows(report: CodeStorageReport, n: int) -> list[tuple[str, ...]]:
 def render_region(report: CodeStorageReport, top: int, now: float, forecast: str) -> list[dict[str, Any]]:
     blocks = [
         header(f"Lambda code storage · {report.region}"),
-        section(f"{_headline(report)} · as of {_age(now - report.scanned_at)}\n{_attribution(report)}"),
+        section(f"{_headline(report)} · as of {_age(now - report.scanned_at)}\n{attribution(report)}"),
     ]
     if report.account_note:
         blocks.append(context(f"_{report.account_note}_"))
     blocks.append(section(forecast))
-    estimate = _prune_estimate(report)
+    estimate = prune_estimate(report)
     if estimate:
         blocks.append(section(estimate))
-    rows = _top_rows(report, top)
+    rows = top_rows(report, top)
     if rows:
         blocks.append(section(f"*Top {len(rows) - 1} functions by storage* (all versions, $LATEST included)"))
         blocks.extend(table(rows, {1, 2}))
@@ -128,7 +128,7 @@ def render_capacity(
     text: list[str] = []
     if len(shown) > 1:  # the overview first: it gets the message's one table, and a cut spares it
         overview = [("Region", "Code storage", "Functions")]
-        overview += [(r.region, _storage(r), f"{r.function_count:,}") for r in shown]
+        overview += [(r.region, storage_summary(r), f"{r.function_count:,}") for r in shown]
         blocks += [header("Lambda code storage · all regions"), *table(overview, {2})]
     for report in shown:
         blocks.extend(render_region(report, request.top, now, outlook[report.region]))

@@ -219,7 +219,7 @@ def scan_region(
     )
 
 
-def _cached(ctx: CommandContext, region: str) -> CodeStorageReport | None:
+def cached_report(ctx: CommandContext, region: str) -> CodeStorageReport | None:
     stored = ctx.store.get(CACHE_NAMESPACE, region)
     if not stored or not stored.value:
         return None
@@ -234,7 +234,7 @@ def fresh_report(
 ) -> CodeStorageReport:
     """The cached report if young enough, else a new scan (cached and sampled for the forecast)."""
     now = ctx.now().timestamp()
-    cached = _cached(ctx, region)
+    cached = cached_report(ctx, region)
     if cached and not refresh and cached.keep == opts.keep and now - cached.scanned_at < opts.cache_seconds:
         return cached
     known = {lv.arn: lv.code_size for lv in cached.layers} if cached else {}
@@ -258,7 +258,7 @@ def _remember(ctx: CommandContext, report: CodeStorageReport) -> None:
     ctx.store.add_sample(sample_series(report.region), report.scanned_at, report.usage_bytes)
 
 
-def _default_region(ctx: CommandContext, region: str | None) -> str:
+def region_or_default(ctx: CommandContext, region: str | None) -> str:
     region = region or ctx.aws.default_region
     if not region:
         raise CommandError("No AWS region is configured: set AWS_DEFAULT_REGION or pass --region.")

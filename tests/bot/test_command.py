@@ -70,3 +70,25 @@ def test_aws_errors_are_translated_once(make_ctx) -> None:  # type: ignore[no-un
     reply = run_command(PROBE, "denied", make_ctx("U0OK", "C0OPS"))
     assert reply.text == "Access denied: the bot's AWS role lacks the IAM permission ec2:DescribeInstances."
     assert reply.public is False
+
+
+def test_a_usage_note_from_the_settings_follows_the_usage_in_help_and_after_a_usage_error(make_ctx) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from bot.command import UsageError
+    from bot.settings import Settings
+
+    def handle(text: str, ctx: CommandContext) -> Reply:
+        raise UsageError(f"No {text}.")
+
+    def note(settings: Settings) -> str:
+        return f"Configured: {sorted(settings.access)}."
+
+    noted = replace(PROBE, handle=handle, usage_note=note)
+    ctx = make_ctx("U0OK", "C0OPS")
+    assert (
+        run_command(noted, "help", ctx).text
+        == "*/probe* — Probe\nUsage: `/probe [x]`\nConfigured: ['probe'].\n\nProbes."
+    )
+    assert run_command(noted, "x", ctx).text == "No x.\nUsage: `/probe [x]`\nConfigured: ['probe']."
+    assert run_command(replace(noted, usage_note=lambda s: ""), "x", ctx).text == "No x.\nUsage: `/probe [x]`"

@@ -139,10 +139,11 @@ def test_a_check_not_in_the_map_is_refused_before_any_aws_call_or_connection(
     ctx = make_ctx(write_config(tmp_path, None), aws_clients, store)
     reply = run(ctx, "shop-prod 1 run rm")
     assert not reply.ok
-    assert reply.text.startswith(
-        "`rm` is not a configured check. Checks: `failing`, `long`, `sleepy`, `uptime`.\nUsage: `/eb-ip"
-    )
-    assert run(ctx, "shop-prod 1 run").text.startswith("Say which check to run: `/eb-ip my-env 2 run NAME`. Checks:")
+    assert reply.text.startswith("`rm` is not a configured check.\nUsage: `/eb-ip")
+    assert reply.text.endswith("\nChecks for `run CHECK`: `failing`, `long`, `sleepy`, `uptime`.")
+    unnamed = run(ctx, "shop-prod 1 run").text
+    assert unnamed.startswith("Say which check to run: `/eb-ip my-env 2 run NAME`.\nUsage:")
+    assert unnamed.endswith("Checks for `run CHECK`: `failing`, `long`, `sleepy`, `uptime`.")
     assert "is not a check name" in run(ctx, "shop-prod 1 run df;reboot").text
     assert store.audit_log("eb-ip.run") == []
 
@@ -175,5 +176,28 @@ def test_without_remote_settings_the_answer_says_what_is_missing(
     config.write_text('[commands.eb-ip.checks]\nuptime = "uptime"\n')
     reply = run(make_ctx(config, aws_clients, store), "shop-prod 1 run uptime")
     assert reply.text == (
-        "SSH is not configured: OPSBOT_CONFIG has no [remote] table: the SSH key and known hosts are not configured"
+        "SSH is not configured: OPSBOT_CONFIG has no [remote] table and OPSBOT_REMOTE_KEY is not set: "
+        "the SSH key and known hosts are not configured"
     )
+
+
+def test_help_and_usage_errors_list_the_configured_checks(tmp_path: Path, store: Store) -> None:
+    ctx = make_ctx(write_config(tmp_path, None), AwsClients(), store, user=ENGINEER)
+    help_text = run(ctx, "help").text
+    usage = f"Usage: `/eb-ip {COMMAND.usage_hint}`\nChecks for `run CHECK`: `failing`, `long`, `sleepy`, `uptime`."
+    assert help_text.startswith(f"*/eb-ip* — {COMMAND.summary}\n{usage}\n\n")
+    assert run(ctx, "my-env;reboot").text.endswith(f"\n{usage}")
+
+
+def test_without_configured_checks_the_usage_lists_none_and_run_says_so(
+    tmp_path: Path, aws_clients: AwsClients, store: Store, moto: str
+) -> None:
+    config = tmp_path / "opsbot.toml"
+    config.write_text("[commands.eb-ip]\ncheck_timeout_seconds = 5\n")
+    ctx = make_ctx(config, aws_clients, store)
+    assert "Checks" not in run(ctx, "help").text
+    assert run(ctx, "shop-prod 1 run uptime").text == (
+        "No checks are configured: add them to [commands.eb-ip.checks] in OPSBOT_CONFIG."
+    )
+    config.write_text("[commands.eb-ip.checks]\nUPTIME = 3\n")
+    assert "Checks" not in run(make_ctx(config, aws_clients, store), "help").text  # misconfigured: run says how
