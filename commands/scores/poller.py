@@ -109,7 +109,8 @@ def start_configured_games(store: Store, options: ScoresOptions, now: float) -> 
 def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None) -> list[PollOutcome]:
     options = ScoresOptions.from_settings(ctx.settings)
     fetcher = fetcher or fetcher_for(options)
-    now = ctx.now().timestamp()
+    # The samples' own time (ms): a snapshot taken at `now` must include what this tick stored.
+    now = round(ctx.now().timestamp(), 3)
     start_configured_games(ctx.store, options, now)
     outcomes = []
     for game in games(ctx.store):

@@ -171,6 +171,18 @@ def settings_with_games(tmp_path: Path, *games: str) -> Settings:
     return load_settings({"OPSBOT_ADMINS": "UADMIN1", "OPSBOT_CONFIG": str(config)})
 
 
+def test_a_chart_posted_right_after_a_poll_holds_that_polls_scores(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock, posted: Posted
+) -> None:
+    base, _game = simulator
+    clock.advance(0.9996)  # a time whose milliseconds round up
+    ctx = make_ctx(channel="C0SCORES", post_every_minutes=1)
+    _start(ctx, f"{base}/prod/scores")
+    run_tick(ctx)
+    ((_, chart),) = posted.messages
+    assert chart.files and "Unicorn Ops" in chart.text
+
+
 def test_the_poller_job_is_on_only_with_a_scores_table(tmp_path: Path) -> None:
     from bot.settings import load_settings
 
