@@ -244,6 +244,9 @@ class SlackDelivery:
             if not self._pause(mine["next_at"], until):
                 self.outbox.release(key, mine)
             return False
+        if mine["kind"] == "update" and self.outbox.superseded(key, mine):
+            self._done(key)  # a newer edit of the same message is queued behind it: only that one goes
+            return False
         if mine["paced"]:
             self.pacer.wait(mine["channel"])
         outcome = self._attempt(mine)

@@ -154,3 +154,11 @@ class Outbox:
 
     def keep_posted_ts(self, channel: str, replace_key: str, ts: str) -> None:
         self.store.put(POSTED, f"{channel} {replace_key}", {"ts": ts}, expires_at=time.time() + POSTED_SECONDS)
+
+    def superseded(self, key: str, record: Record) -> bool:
+        """Whether a later record of the lane edits the same message (the same replace_key)."""
+        edits = record["body"].get("replace_key")
+        return any(
+            later > key and other.get("lane") == record["lane"] and other["body"].get("replace_key") == edits
+            for later, other in self.records()
+        )

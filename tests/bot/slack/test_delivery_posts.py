@@ -59,6 +59,19 @@ def test_posts_under_one_replace_key_edit_one_message(standin: SlackStandIn, sto
     assert [m["text"] for m in standin.messages(CHANNEL)] == ["table 3", "other", "alert"]
 
 
+def test_edits_queued_behind_each_other_send_only_the_newest(standin: SlackStandIn, store: Store) -> None:
+    delivery = delivery_to(standin, store)
+    delivery.post(CHANNEL, Reply("table 1", replace_key="k")).result(timeout=10)
+    queued = SlackDelivery(delivery.client, store, delivery.policy, pacer=ChannelPacer(0.0), background=False)
+    for n in (2, 3, 4):
+        queued.post(CHANNEL, Reply(f"table {n}", replace_key="k"))
+    queued.post(CHANNEL, Reply("alert"))
+    queued.flush(10)
+    assert [c.params["text"] for c in standin.calls_to("chat.update")] == ["table 4"]
+    assert [m["text"] for m in standin.messages(CHANNEL)] == ["table 4", "alert"]
+    assert store.items(NAMESPACE) == []
+
+
 def test_the_kept_ts_outlives_the_process(standin: SlackStandIn, store: Store) -> None:
     delivery_to(standin, store).post(CHANNEL, Reply("before", replace_key="k")).result(timeout=10)
     delivery_to(standin, store).post(CHANNEL, Reply("after", replace_key="k")).result(timeout=10)  # a restart
