@@ -23,6 +23,9 @@ class Reply:
     public: bool = True  # in_channel for results; ephemeral for errors, help and refusals
     ok: bool = True  # False makes the CLI exit non-zero
     replace_original: bool = False  # for answers to a button press
+    # A message a job keeps in place in a channel: the first post under this key is posted, later
+    # posts under it edit that message (chat.update), so a live table does not flood the channel.
+    replace_key: str = ""
 
     @classmethod
     def private(cls, text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:

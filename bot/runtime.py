@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.aws import AwsClients
@@ -18,6 +20,7 @@ class Runtime:
     settings: Settings
     aws: AwsClients
     store: Store
+    clock: Callable[[], datetime] | None = None  # the commands' "now"; None: the real time (the demo skips ahead)
 
     @classmethod
     def from_settings(cls, settings: Settings, aws: AwsClients | None = None) -> Runtime:
@@ -25,4 +28,6 @@ class Runtime:
         return cls(settings, aws, Store.open(settings.state_url, aws))
 
     def context(self, user_id: str, channel_id: str, **kw: Any) -> CommandContext:
+        if self.clock is not None:
+            kw.setdefault("clock", self.clock)
         return CommandContext(self.settings, self.aws, self.store, user_id=user_id, channel_id=channel_id, **kw)

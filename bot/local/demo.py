@@ -17,12 +17,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.local.aws import local_aws
 from bot.local.demo_html import write_html
+from bot.local.demo_scores import SCORES_CONFIG, scores_scene
 from bot.local.demo_ssh import ssh_scene
 from bot.local.slack_requests import button_press_form, send_signed, slash_command_form
 from bot.local.slack_standin import SlackStandIn
@@ -47,13 +49,29 @@ class Entry:
 
 
 @dataclass
+class DemoClock:
+    """The bot's time in the demo: the real time, plus what a scene skips (a game's polls, seconds apart)."""
+
+    skipped: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
+
+    def skip(self, seconds: float) -> None:
+        self.skipped += timedelta(seconds=seconds)
+
+
+@dataclass
 class DemoBot:
     standin: SlackStandIn
     base_url: str
     signing_secret: str
     transcript: list[Entry] = field(default_factory=list)
+    clock: DemoClock = field(default_factory=DemoClock)
+    runtime: Any = None  # the bot's Runtime and SlackDelivery: a scene runs a feature's job tick on them
+    delivery: Any = None
 
-    def slash(self, command_line: str, user: str = ENGINEER, replies: int = 1) -> Entry:
+    def slash(self, command_line: str, user: str = ENGINEER, replies: int = 1, files: int = 0) -> Entry:
         command, _, text = command_line.partition(" ")
         response_url = self.standin.new_response_url(CHANNEL)
         uploads_before = set(self.standin.uploads)
@@ -61,7 +79,7 @@ class DemoBot:
         delivery = send_signed(f"{self.base_url}/slack/events", self.signing_secret, form)
         entry = Entry(who=user, said=command_line, ack=f"HTTP {delivery.status} in {delivery.seconds * 1000:.0f} ms")
         entry.replies = self.standin.replies_to(response_url, count=replies, timeout=60)
-        entry.files = self._new_files(uploads_before)
+        entry.files = self._new_files(uploads_before, files)
         self.transcript.append(entry)
         return entry
 
@@ -92,11 +110,12 @@ class DemoBot:
     def narrate(self, text: str) -> None:
         self.transcript.append(Entry(who="", said="", note=text))
 
-    def _new_files(self, before: set[str]) -> list[tuple[str, bytes]]:
+    def _new_files(self, before: set[str], expected: int = 0) -> list[tuple[str, bytes]]:
+        """The files shared in the demo's channel since `before`: at least `expected` (they follow the reply, paced)."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            new = [u for fid, u in self.standin.uploads.items() if fid not in before]
-            if all(u.get("content") is not None for u in new):
+            new = [u for fid, u in self.standin.uploads.items() if fid not in before and u.get("channel") == CHANNEL]
+            if len(new) >= expected:
                 return [(u["filename"], u["content"]) for u in new]
             time.sleep(0.05)
         return []
@@ -161,7 +180,8 @@ def capacity_scene(bot: DemoBot) -> None:
     bot.slash("/lambda-capacity --refresh")
 
 
-SCENES: list[Scene] = [eb_ip_scene, capacity_scene, ssh_scene]
+SCENES: list[Scene] = [eb_ip_scene, capacity_scene, scores_scene, ssh_scene]
+DEMO_CONFIG = SCORES_CONFIG  # the demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need
 
 
 def print_transcript(transcript: list[Entry]) -> None:
@@ -186,6 +206,8 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
     from bot.runtime import Runtime
     from bot.settings import load_settings
     from bot.slack.app import build_app
+    from bot.slack.delivery import SlackDelivery, make_web_client
+    from bot.slack.outbox import DeliveryPolicy
     from commands import COMMANDS
 
     # The transcript is the output; servers' request logs would drown it.
@@ -200,6 +222,8 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
             lambda environ, start: wsgi["app"](environ, start), host="127.0.0.1", port=0, threads=16
         )
         base_url = f"http://127.0.0.1:{server.effective_port}"
+        config = Path(state_dir) / "opsbot.toml"
+        config.write_text(DEMO_CONFIG)
         settings = load_settings(
             {
                 "SLACK_BOT_TOKEN": standin.bot_token,
@@ -209,14 +233,17 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
                 "OPSBOT_TIMEZONE": os.environ.get("OPSBOT_TIMEZONE") or "Europe/Berlin",
                 "OPSBOT_ADMINS": ADMIN,
                 "OPSBOT_PUBLIC_URL": base_url,
+                "OPSBOT_CONFIG": str(config),
             }
         )
-        runtime = Runtime.from_settings(settings)
-        app = build_app(runtime, COMMANDS)
+        clock = DemoClock()
+        runtime = replace(Runtime.from_settings(settings), clock=clock)
+        delivery = SlackDelivery(make_web_client(settings), runtime.store, DeliveryPolicy.from_env())
+        app = build_app(runtime, COMMANDS, delivery)
         wsgi["app"] = OpsbotWsgi(runtime, app, COMMANDS)
         threading.Thread(target=server.run, daemon=True).start()
         try:
-            bot = DemoBot(standin, base_url, secret)
+            bot = DemoBot(standin, base_url, secret, clock=clock, runtime=runtime, delivery=delivery)
             print(
                 f"opsbot demo: moto at {os.environ['AWS_ENDPOINT_URL']}, Slack stand-in at {standin.api_url}, "
                 f"bot at {base_url}"

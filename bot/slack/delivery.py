@@ -14,11 +14,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
-from urllib.error import HTTPError
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
@@ -26,13 +24,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot.reply import Attachment, Reply
 from bot.settings import Settings
-from bot.slack.blocks import MAX_BLOCKS, context, fit_blocks, fit_text
+from bot.slack.blocks import fit_text
 from bot.slack.outbox import DeliveryPolicy, Outbox, Record, late_note
+from bot.slack.outcome import SENT, Outcome, fitted, outcome_of, outcome_of_error
 from bot.state import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 39_000  # chat.postMessage truncates at 40,000 characters
+# chat.update's answers for a message that cannot be edited any more: someone deleted it, or it is too old.
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 
 def make_web_client(settings: Settings) -> WebClient:
@@ -71,58 +71,6 @@ class ChannelPacer:
         delay = self.reserve(channel)
         if delay > 0:
             time.sleep(delay)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    sent: bool
-    retry: bool = False
-    retry_after: float | None = None
-    reason: str = ""
-
-
-SENT = Outcome(sent=True)
-
-
-def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
-    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(0.0, float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def outcome_of(status: int, headers: Mapping[str, Any] | None, reason: str) -> Outcome:
-    if status < 300:
-        return SENT
-    if status == 429:
-        return Outcome(False, True, _retry_after(headers), reason)
-    return Outcome(False, status >= 500, None, reason)
-
-
-def outcome_of_error(exc: Exception) -> Outcome:
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        return outcome_of(status, exc.response.headers, f"{status} {exc.response.get('error')}")
-    if isinstance(exc, HTTPError):  # files_upload_v2's upload URL
-        return outcome_of(exc.code, dict(exc.headers or {}), f"{exc.code} {exc.reason}")
-    return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")  # the network, or Slack's side of it
-
-
-def fitted(body: Mapping[str, Any], note: str = "") -> dict[str, Any]:
-    """The message within Slack's limits, with the late note if there is one: the one place that fits."""
-    message = dict(body)
-    message["text"] = str(message.get("text") or "")[:MAX_TEXT]
-    blocks = fit_blocks(list(message.pop("blocks", None) or []))
-    if note and blocks:
-        blocks = [*blocks[: MAX_BLOCKS - 1], context(f"_{note}_")]
-    elif note:
-        message["text"] = f"{message['text']}\n_{note}_"
-    if blocks:
-        message["blocks"] = blocks
-    return message
 
 
 class SlackDelivery:
@@ -171,11 +119,15 @@ class SlackDelivery:
         return last
 
     def post(self, channel_id: str, reply: Reply) -> Future[None]:
-        """A message the bot posts to a channel on its own (an alert, a job's report): paced, in order."""
+        """A message the bot posts to a channel on its own (an alert, a job's report), then its files:
+        paced, in order. With `reply.replace_key` the message edits the one posted under that key."""
         body: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
         if reply.blocks:
             body["blocks"] = reply.blocks
-        last = self._enqueue(channel_id, channel_id, "post", body, paced=True)
+        kind = "post"
+        if reply.replace_key:
+            kind, body["replace_key"] = "update", reply.replace_key
+        last = self._enqueue(channel_id, channel_id, kind, body, paced=True)
         for attachment in reply.files:
             last = self._enqueue(channel_id, channel_id, "upload", _upload_body(attachment), paced=True)
         return last
@@ -292,6 +244,9 @@ class SlackDelivery:
             if not self._pause(mine["next_at"], until):
                 self.outbox.release(key, mine)
             return False
+        if mine["kind"] == "update" and self.outbox.superseded(key, mine):
+            self._done(key)  # a newer edit of the same message is queued behind it: only that one goes
+            return False
         if mine["paced"]:
             self.pacer.wait(mine["channel"])
         outcome = self._attempt(mine)
@@ -330,6 +285,9 @@ class SlackDelivery:
             if record["kind"] == "post":
                 self.client.chat_postMessage(**fitted(body, note))
                 return SENT
+            if record["kind"] == "update":
+                self._post_or_update(body["replace_key"], fitted(body, note))
+                return SENT
             self.client.files_upload_v2(
                 channel=record["channel"],
                 content=base64.b64decode(body["content"]),
@@ -339,6 +297,22 @@ class SlackDelivery:
             return SENT
         except Exception as exc:  # whatever Slack or the network did, the record decides what is next
             return outcome_of_error(exc)
+
+    def _post_or_update(self, replace_key: str, message: dict[str, Any]) -> None:
+        """Edit the message last posted under the key; post one (and keep its ts) if there is none."""
+        message.pop("replace_key", None)
+        channel = message["channel"]
+        ts = self.outbox.posted_ts(channel, replace_key)
+        if ts:
+            try:
+                self.client.chat_update(ts=ts, **message)
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in GONE:
+                    raise
+                log.info("the message %s in %s is gone (%s); posting a new one", replace_key, channel, exc)
+        posted = self.client.chat_postMessage(**message)
+        self.outbox.keep_posted_ts(channel, replace_key, str(posted["ts"]))
 
     def _refused(self, record: Record, outcome: Outcome) -> None:
         if record["kind"] == "upload" and record["url"]:

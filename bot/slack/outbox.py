@@ -21,6 +21,8 @@ from bot.settings import SettingsError
 from bot.state import Store
 
 NAMESPACE = "outbox"
+POSTED = "outbox-posted"  # channel + replace_key -> the ts of the message later posts under the key edit
+POSTED_SECONDS = 90 * 86400  # a key unused this long starts a new message
 # Slack accepts a response_url for 30 minutes after the command; leave a minute of clock slack.
 RESPONSE_URL_SECONDS = 29 * 60
 
@@ -145,3 +147,18 @@ class Outbox:
 
     def remove(self, key: str) -> None:
         self.store.delete(NAMESPACE, key)
+
+    def posted_ts(self, channel: str, replace_key: str) -> str:
+        stored = self.store.get(POSTED, f"{channel} {replace_key}")
+        return str(stored.value.get("ts", "")) if stored is not None and isinstance(stored.value, dict) else ""
+
+    def keep_posted_ts(self, channel: str, replace_key: str, ts: str) -> None:
+        self.store.put(POSTED, f"{channel} {replace_key}", {"ts": ts}, expires_at=time.time() + POSTED_SECONDS)
+
+    def superseded(self, key: str, record: Record) -> bool:
+        """Whether a later record of the lane edits the same message (the same replace_key)."""
+        edits = record["body"].get("replace_key")
+        return any(
+            later > key and other.get("lane") == record["lane"] and other["body"].get("replace_key") == edits
+            for later, other in self.records()
+        )

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.command import CommandError
 from bot.settings import Settings
+from commands.scores.history import GAME_NAME
 
 NAME = "/scores"
 KEY = "scores"
@@ -31,6 +32,32 @@ def _hosts(options: Mapping[str, Any], key: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class ConfiguredGame:
+    """A game the settings name (`[[commands.scores.games]]`): polled without a `/scores start`."""
+
+    name: str
+    url: str
+    every: float
+
+
+def _games(options: Mapping[str, Any]) -> tuple[ConfiguredGame, ...]:
+    raw = options.get("games", [])
+    where = "OPSBOT_CONFIG [[commands.scores.games]]"
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise CommandError(f"{where}: expected tables with name, url and every_seconds")
+    found = []
+    for item in raw:
+        name, url = item.get("name"), item.get("url")
+        if not isinstance(name, str) or not GAME_NAME.fullmatch(name):
+            raise CommandError(f"{where} name: up to 40 letters, digits, `.`, `_` or `-`, got {name!r}")
+        if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
+            raise CommandError(f"{where} url of {name}: expected an http(s) URL, got {url!r}")
+        every = _number(item, "every_seconds", 30.0, 5, 3600) or 30.0
+        found.append(ConfiguredGame(name, url, every))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class ScoresOptions:
     allow_http_hosts: frozenset[str] = frozenset()  # may be polled over plain http (and be private)
     allow_private_hosts: frozenset[str] = frozenset()  # may resolve to a private or loopback address
@@ -41,6 +68,8 @@ class ScoresOptions:
     channel: str | None = None  # where the poster posts charts
     post_every_seconds: float | None = None  # None: only on lead changes (when a channel is set)
     post_on_lead_change: bool = True
+    live_table: bool = True  # between charts, keep one message in the channel edited with the table
+    games: tuple[ConfiguredGame, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoresOptions:
@@ -56,6 +85,8 @@ class ScoresOptions:
             channel=str(options["channel"]) if options.get("channel") else None,
             post_every_seconds=every_minutes * 60 if every_minutes else None,
             post_on_lead_change=bool(options.get("post_on_lead_change", True)),
+            live_table=bool(options.get("live_table", True)),
+            games=_games(options),
         )
 
 

@@ -22,8 +22,10 @@ from commands.scores.history import (
     Game,
     PollState,
     games,
+    known_games,
     load_snapshot,
     record_samples,
+    save_game,
     save_poll_state,
 )
 from commands.scores.options import ScoresOptions, poller_interval
@@ -95,10 +97,21 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
     return PollOutcome(game.name, True, stored, len(reading.skipped), lead_change=change)
 
 
+def start_configured_games(store: Store, options: ScoresOptions, now: float) -> None:
+    """The settings' games join the store unless it knows them already (a stopped one stays stopped)."""
+    known = set(known_games(store))
+    for configured in options.games:
+        if configured.name not in known:
+            save_game(store, Game(configured.name, configured.url, configured.every, "settings", now))
+            log.info("scores: polling %s every %gs, from the settings", configured.name, configured.every)
+
+
 def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None) -> list[PollOutcome]:
     options = ScoresOptions.from_settings(ctx.settings)
     fetcher = fetcher or fetcher_for(options)
-    now = ctx.now().timestamp()
+    # The samples' own time (ms): a snapshot taken at `now` must include what this tick stored.
+    now = round(ctx.now().timestamp(), 3)
+    start_configured_games(ctx.store, options, now)
     outcomes = []
     for game in games(ctx.store):
         try:
@@ -118,12 +131,19 @@ def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None) -> list[PollOu
 def post_if_due(
     ctx: CommandContext, options: ScoresOptions, game: str, state: PollState, outcome: PollOutcome, now: float
 ) -> None:
-    """Post the chart to the configured channel on a lead change, and every `post_every_minutes`."""
+    """Post the chart to the configured channel on a lead change, and every `post_every_minutes`;
+    between charts, edit one message holding the live table (a new one below each chart)."""
     if not options.channel or ctx.post is None:
         return
     on_lead = options.post_on_lead_change and outcome.lead_change is not None
     periodic = options.post_every_seconds is not None and now - state.last_chart_at >= options.post_every_seconds
     if not (on_lead or periodic):
+        if options.live_table:
+            from commands.scores.board import board_reply
+
+            board = board_reply(load_snapshot(ctx.store, game, now, is_admin=False), ctx.settings.timezone, options)
+            live = f"scores-table/{game}/{state.last_chart_at:.0f}"
+            ctx.post(options.channel, replace(board, replace_key=live))
         return
     from commands.scores.board import chart_reply  # the renderer; kept out of the poll path's imports
 

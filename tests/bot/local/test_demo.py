@@ -42,8 +42,16 @@ def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.Ca
     assert "Only opsbot admins may delete Lambda versions" in printed
     assert "Pruned us-east-1: deleted 12 of 12 versions, freed 3.6 MiB" in printed
     assert "Traceback" not in printed
+    assert "Polling `gameday` every 10 s. The first poll stored 6 scores." in printed
+    assert "Marked `load spike` on `gameday`" in printed
+    assert "Lead change: *Lambda Llamas* overtakes Unicorn Ops." in printed
+    assert re.search(r"opsbot poller> .* \[4 messages, \d+ edits in place\]", printed)
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<h1>opsbot demo</h1>" in page and "shop-prod-2" in page
+    charts = re.findall(r"<img src='([^']*scores-gameday-[^']*\.png)'", page)
+    assert len(charts) == 2, "the chart --rank reply's and the poster's"
+    for chart in charts:
+        assert (tmp_path / "out" / chart).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_transcript_html_shows_mrkdwn_as_slack_does() -> None:

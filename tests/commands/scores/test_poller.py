@@ -6,10 +6,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.command import CommandContext
+import pytest
+
+from bot.command import CommandContext, CommandError
 from bot.local.scoreboard import ScoreboardGame
+from bot.settings import Settings, load_settings
 from bot.state import Store
-from commands.scores.history import Game, load_poll_state, load_snapshot, save_game
+from commands.scores.history import Game, games, load_poll_state, load_snapshot, remove_game, save_game
 from commands.scores.poller import JOB, run_tick
 from tests.commands.scores.conftest import Clock, Posted, scores_settings
 
@@ -108,9 +111,76 @@ def test_the_poster_posts_the_chart_on_a_lead_change(
         changes += [o.lead_change for o in run_tick(ctx) if o.lead_change]
         clock.advance(30)
     assert changes == [("Unicorn Ops", "Lambda Llamas")]
-    ((channel, reply),) = posted.messages
+    ((channel, reply),) = [(channel, reply) for channel, reply in posted.messages if reply.files]
     assert channel == "C0SCORES" and "Lambda Llamas" in reply.text and "overtakes" in reply.text
     assert reply.files[0].content.startswith(b"\x89PNG")
+    tables = [reply.replace_key for _, reply in posted.messages if not reply.files]
+    assert len(tables) == 13 and len(set(tables)) == 2, "one live table before the chart, a new one after it"
+
+
+def test_the_games_in_the_settings_are_polled_from_the_first_tick(
+    tmp_path: Path, make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    settings = settings_with_games(tmp_path, f'name = "gameday"\nurl = "{base}/prod/scores"\nevery_seconds = 30')
+    assert [(o.game, o.ok) for o in run_tick(make_ctx(settings=settings))] == [("gameday", True)]
+    (started,) = games(make_ctx().store)
+    assert (started.url, started.every, started.started_by) == (f"{base}/prod/scores", 30.0, "settings")
+    clock.advance(30)
+    assert [o.game for o in run_tick(make_ctx(settings=settings))] == ["gameday"]  # a restart: the same game
+    assert game.requests.count("/prod/scores") == 2
+
+
+def test_a_game_in_the_store_wins_over_the_settings_and_a_stopped_one_stays_stopped(
+    tmp_path: Path,
+    make_ctx: Callable[..., CommandContext],
+    simulator: tuple[str, ScoreboardGame],
+    clock: Clock,
+    store: Store,
+) -> None:
+    base, _game = simulator
+    _start(make_ctx(), f"{base}/prod/scores?step=3", every=60, name="gameday")
+    settings = settings_with_games(tmp_path, f'name = "gameday"\nurl = "{base}/prod/scores"\nevery_seconds = 30')
+    ctx = make_ctx(settings=settings)
+    run_tick(ctx)
+    assert [(g.url, g.every) for g in games(store)] == [(f"{base}/prod/scores?step=3", 60.0)]
+    remove_game(store, "gameday")  # /scores stop
+    clock.advance(60)
+    assert run_tick(ctx) == [] and games(store) == []
+
+
+def test_a_bad_game_in_the_settings_names_the_setting(tmp_path: Path, make_ctx: Callable[..., CommandContext]) -> None:
+    settings = settings_with_games(tmp_path, 'name = "game day"\nurl = "https://scores.example/prod/scores"')
+    with pytest.raises(CommandError, match=r"\[\[commands.scores.games\]\] name"):
+        run_tick(make_ctx(settings=settings))
+    settings = settings_with_games(tmp_path, 'name = "gd"\nurl = "https://scores.example/"\nevery_seconds = 1')
+    with pytest.raises(CommandError, match="every_seconds: expected a number from 5 to 3600"):
+        run_tick(make_ctx(settings=settings))
+    settings = settings_with_games(tmp_path, 'name = "gd"\nurl = "file:///etc/passwd"')
+    with pytest.raises(CommandError, match="url of gd: expected an http"):
+        run_tick(make_ctx(settings=settings))
+
+
+def settings_with_games(tmp_path: Path, *games: str) -> Settings:
+    """[commands.scores] with one [[commands.scores.games]] table per argument, as an operator writes them."""
+    lines = ["[commands.scores]", 'allow_http_hosts = ["127.0.0.1"]']
+    for game in games:
+        lines += ["", "[[commands.scores.games]]", game]
+    config = tmp_path / "games.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return load_settings({"OPSBOT_ADMINS": "UADMIN1", "OPSBOT_CONFIG": str(config)})
+
+
+def test_a_chart_posted_right_after_a_poll_holds_that_polls_scores(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock, posted: Posted
+) -> None:
+    base, _game = simulator
+    clock.advance(0.9996)  # a time whose milliseconds round up
+    ctx = make_ctx(channel="C0SCORES", post_every_minutes=1)
+    _start(ctx, f"{base}/prod/scores")
+    run_tick(ctx)
+    ((_, chart),) = posted.messages
+    assert chart.files and "Unicorn Ops" in chart.text
 
 
 def test_the_poller_job_is_on_only_with_a_scores_table(tmp_path: Path) -> None:
