@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.command import CommandContext, CommandError, SlashCommand, require_admin
 from bot.reply import Reply
+from commands.scores.archive import archive_game
 from commands.scores.board import board_reply, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
 from commands.scores.fetch import FetchError, UrlRules, check_url
@@ -27,6 +28,7 @@ from commands.scores.history import (
 from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, poller_interval
 from commands.scores.parse import (
     AddMark,
+    ArchiveGame,
     DrawChart,
     ExportHistory,
     SetFreeze,
@@ -77,6 +79,8 @@ def handle(text: str, ctx: CommandContext) -> Reply:
         return start(request, ctx, options)
     if isinstance(request, StopPolling):
         return stop(request, ctx)
+    if isinstance(request, ArchiveGame):
+        require_admin(ctx, "archive a scoreboard")
     game = pick_game(ctx.store, request.game)
     if isinstance(request, AddMark):
         add_mark(ctx.store, game, now.timestamp(), request.label)
@@ -94,6 +98,8 @@ def handle(text: str, ctx: CommandContext) -> Reply:
     snapshot = load_snapshot(ctx.store, game, now.timestamp(), ctx.is_admin)
     if isinstance(request, ExportHistory):
         return export_reply(snapshot, tz)
+    if isinstance(request, ArchiveGame):
+        return archive_game(snapshot, ctx, options)
     if isinstance(request, DrawChart):
         spec = ChartSpec(request.top, request.since.timestamp() if request.since else None, request.rank)
         return chart_reply(snapshot, tz, options, spec)
@@ -108,14 +114,17 @@ or every team with `--all`.
 • `/scores chart [GAME] [--since 1h] [--top N] [--rank]` — a line per team and the top-list beside it; \
 `--rank` adds rank over time. Lead changes and marks are drawn on the time axis.
 • `/scores mark load spike [--game GAME]` — an event marker on the charts.
-• `/scores export [GAME]` — the history as CSV.
+• `/scores export [GAME]` — the history as CSV. Admins: `/scores archive [GAME]` commits the history, \
+the final charts and a summary to the configured git repository.
 • Admins: `/scores start <url> [--every 30s] [--name GAME]`, `/scores stop [GAME]`, \
 `/scores freeze <18:00 | in 30m | ISO time | off> [--game GAME]` (after it, others see the board as at the freeze)."""
 
 COMMAND = SlashCommand(
     name=NAME,
     summary="Scoreboard tracking with ranking tables and charts",
-    usage_hint="[GAME] [--all] | chart [--since 1h] [--top N] [--rank] | start URL | stop | mark | freeze | export",
+    usage_hint=(
+        "[GAME] [--all] | chart [--since 1h] [--top N] [--rank] | start URL | stop | mark | freeze | export | archive"
+    ),
     help=HELP,
     handle=handle,
     jobs=(JOB,),

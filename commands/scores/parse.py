@@ -81,12 +81,17 @@ class ExportHistory:
 
 
 @dataclass(frozen=True)
+class ArchiveGame:
+    game: str | None
+
+
+@dataclass(frozen=True)
 class SetFreeze:
     at: datetime | None  # None: lift the freeze
     game: str | None
 
 
-ScoresRequest = ShowBoard | DrawChart | StartPolling | StopPolling | AddMark | ExportHistory | SetFreeze
+ScoresRequest = ShowBoard | DrawChart | StartPolling | StopPolling | AddMark | ExportHistory | ArchiveGame | SetFreeze
 
 
 def _one_game(words: tuple[str, ...]) -> str | None:
@@ -96,7 +101,7 @@ def _one_game(words: tuple[str, ...]) -> str | None:
 
 
 def parse(text: str, tz: tzinfo, now: datetime) -> ScoresRequest:
-    verb, rest = split_verb(text, "chart", "start", "stop", "mark", "export", "freeze")
+    verb, rest = split_verb(text, "chart", "start", "stop", "mark", "export", "archive", "freeze")
     if verb == "chart":
         since = since_flag(tz, now)
         args = parse_args(rest, Syntax((since, TOP, RANK), words=1, extra_word="chart takes at most one game"))
@@ -106,9 +111,10 @@ def parse(text: str, tz: tzinfo, now: datetime) -> ScoresRequest:
         if not args.words:
             raise UsageError("`/scores start` needs the scoreboard's URL.")
         return StartPolling(scoreboard_url(args.words[0]), args.get(EVERY, 30.0), args.get(NAME_FLAG))
-    if verb in ("stop", "export"):
+    if verb in ("stop", "export", "archive"):
         args = parse_args(rest, Syntax(words=1, extra_word=f"{verb} takes at most one game"))
-        return (StopPolling if verb == "stop" else ExportHistory)(_one_game(args.words))
+        game = _one_game(args.words)
+        return StopPolling(game) if verb == "stop" else ExportHistory(game) if verb == "export" else ArchiveGame(game)
     if verb == "mark":
         args = parse_args(rest, Syntax((GAME_FLAG,), words=20, extra_word="a mark is a few words"))
         return AddMark(mark_label(" ".join(args.words)), args.get(GAME_FLAG))

@@ -1,0 +1,102 @@
+"""`/scores archive`: a game's history CSV, final charts and summary committed to a bare repository behind
+a real sshd, with the key from moto's S3 under SSE-KMS; checked with the git CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.aws import AwsClients
+from bot.command import CommandContext, run_command
+from bot.local.scoreboard import ScoreboardGame
+from bot.local.sshd import LocalSshd, MemoryKey, SshdUnavailable, git, local_sshd, new_key
+from bot.settings import load_settings
+from bot.state import Store
+from commands.scores import COMMAND
+from commands.scores.history import Game, save_game
+from commands.scores.poller import run_tick
+from tests.bot.remote.conftest import store_key
+from tests.commands.scores.conftest import ADMIN, USER, Clock
+
+
+@pytest.fixture
+def client_key() -> MemoryKey:
+    return new_key("ed25519", "openssh")
+
+
+@pytest.fixture
+def sshd(client_key: MemoryKey) -> Iterator[LocalSshd]:
+    try:
+        with local_sshd([client_key.public_line]) as server:
+            yield server
+    except SshdUnavailable as why:
+        pytest.skip(f"no local sshd: {why}")
+
+
+def archiving_ctx(tmp_path: Path, store: Store, clock: Clock, sshd: LocalSshd, bare: Path, user: str) -> CommandContext:
+    config = tmp_path / "opsbot.toml"
+    config.write_text(
+        "[remote]\n"
+        'key = "s3://ops-secrets/opsbot/id_ed25519"\n'
+        f"known_hosts = {json.dumps(sshd.known_hosts)}\n"
+        "[remote.git]\n"
+        f'repository = "ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}"\n'
+        'branch = "scoreboards"\n'
+        'author = "opsbot <opsbot@example.com>"\n'
+        "[commands.scores]\n"
+        'allow_http_hosts = ["127.0.0.1"]\n'
+    )
+    settings = load_settings({"OPSBOT_CONFIG": str(config), "OPSBOT_ADMINS": ADMIN})
+    return CommandContext(settings, AwsClients(), store, user_id=user, channel_id="COPS0001", clock=clock)
+
+
+def test_archive_commits_history_charts_and_summary_and_answers_with_commit_and_branch(
+    tmp_path: Path,
+    store: Store,
+    clock: Clock,
+    moto: str,
+    sshd: LocalSshd,
+    client_key: MemoryKey,
+    simulator: tuple[str, ScoreboardGame],
+) -> None:
+    store_key(AwsClients(), client_key.private_text)
+    bare = sshd.bare_repository()
+    admin = archiving_ctx(tmp_path, store, clock, sshd, bare, ADMIN)
+    base, _game = simulator
+    assert run_command(COMMAND, f"start {base}/prod/scores --every 30s --name gd", admin).ok
+    for _ in range(3):
+        clock.advance(30)
+        run_tick(admin)
+
+    reply = run_command(COMMAND, "archive gd", admin)
+
+    assert reply.ok, reply.text
+    head = git("-C", str(bare), "rev-parse", "scoreboards").strip()
+    assert reply.text.endswith(f"commit `{head}` on `scoreboards`.")
+    names = [n for n in git("-C", str(bare), "ls-tree", "-r", "--name-only", "scoreboards").split() if "/" in n]
+    folder = names[0].rsplit("/", 1)[0]
+    assert folder.startswith("scores/gd/")
+    assert sorted(name.rsplit("/", 1)[1] for name in names) == ["history.csv", "profit.png", "rank.png", "summary.md"]
+    history = list(csv.DictReader(io.StringIO(git("-C", str(bare), "show", f"scoreboards:{folder}/history.csv"))))
+    assert len(history) == 4 * 6 and {row["game"] for row in history} == {"gd"}  # 4 polls of 6 teams
+    summary = git("-C", str(bare), "show", f"scoreboards:{folder}/summary.md")
+    assert summary.startswith("# gd: the final ranking\n")
+    assert all(f"| {team} |" in summary for team in {row["team"] for row in history})
+    show = ["git", "-C", str(bare), "cat-file", "-p", f"scoreboards:{folder}/rank.png"]
+    assert subprocess.run(show, capture_output=True, check=True).stdout.startswith(b"\x89PNG\r\n\x1a\n")
+    assert store.audit_log("archive")[0].detail["commit"] == head
+
+
+def test_archive_is_for_admins_and_needs_scores(tmp_path: Path, store: Store, clock: Clock, moto: str) -> None:
+    settings = load_settings({"OPSBOT_ADMINS": ADMIN})
+    user = CommandContext(settings, AwsClients(), store, user_id=USER, clock=clock)
+    assert run_command(COMMAND, "archive", user).text.startswith("Only opsbot admins may archive a scoreboard.")
+    admin = CommandContext(settings, AwsClients(), store, user_id=ADMIN, clock=clock)
+    save_game(store, Game("quiet", "https://scores.example.com/prod/scores", 30.0))
+    assert run_command(COMMAND, "archive quiet", admin).text == "`quiet` has no scores yet: nothing to archive."
