@@ -21,6 +21,7 @@ from bot.http import OpsbotWsgi, make_server
 from bot.local.aws import moto_server, reset_moto, use_fake_credentials
 from bot.local.slack_requests import send_signed, slash_command_form
 from bot.local.slack_standin import SlackStandIn
+from bot.local.sshd import LocalSshd, MemoryKey, SshdUnavailable, local_sshd, new_key
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 from bot.slack.app import build_app
@@ -123,3 +124,19 @@ def serve_bot(tmp_path: Path, aws_clients: AwsClients) -> Iterator[Callable[...,
 def ctx(settings: Settings, aws_clients: AwsClients, store: Store, moto: str) -> CommandContext:
     """A context for a Slack user (not an admin) talking to a fresh moto."""
     return CommandContext(settings, aws_clients, store, user_id="UUSER01", channel_id="CCHAN01")
+
+
+@pytest.fixture
+def client_key() -> MemoryKey:
+    """The bot's SSH key (a test module may override it with another type)."""
+    return new_key("ed25519")
+
+
+@pytest.fixture
+def sshd(client_key: MemoryKey) -> Iterator[LocalSshd]:
+    """OpenSSH's sshd on loopback, trusting `client_key`; skipped, with the reason, only where it cannot start."""
+    try:
+        with local_sshd([client_key.public_line]) as server:
+            yield server
+    except SshdUnavailable as why:
+        pytest.skip(f"no local sshd: {why}")

@@ -3,30 +3,13 @@ cannot start) and the bot's key in moto's S3 under a KMS key created on moto."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from bot.aws import AwsClients
-from bot.local.sshd import LocalSshd, MemoryKey, SshdUnavailable, local_sshd, new_key
+from bot.local.sshd import LocalSshd
 from bot.remote.config import RemoteSettings
 
 KEY_OBJECT = "opsbot/id_ed25519"
-
-
-@pytest.fixture
-def client_key() -> MemoryKey:
-    return new_key("ed25519")
-
-
-@pytest.fixture
-def sshd(client_key: MemoryKey) -> Iterator[LocalSshd]:
-    try:
-        with local_sshd([client_key.public_line]) as server:
-            yield server
-    except SshdUnavailable as why:
-        pytest.skip(f"no local sshd: {why}")
 
 
 def store_key(aws: AwsClients, text: str, *, kms: bool = True, bucket: str = "ops-secrets") -> dict[str, Any]:

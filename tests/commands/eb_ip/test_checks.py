@@ -10,14 +10,13 @@ without the bastion, tested in tests/bot/remote/test_ssh.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, run_command
-from bot.local.sshd import LocalSshd, MemoryKey, SshdUnavailable, local_sshd, new_key
+from bot.local.sshd import LocalSshd, MemoryKey, new_key
 from bot.reply import Reply
 from bot.settings import load_settings
 from bot.state import Store
@@ -31,15 +30,6 @@ ADMIN, ENGINEER, ONCALL = "UADMIN1", "UENG0001", "UONCALL1"
 @pytest.fixture
 def client_key() -> MemoryKey:
     return new_key("ecdsa")
-
-
-@pytest.fixture
-def sshd(client_key: MemoryKey) -> Iterator[LocalSshd]:
-    try:
-        with local_sshd([client_key.public_line]) as server:
-            yield server
-    except SshdUnavailable as why:
-        pytest.skip(f"no local sshd: {why}")
 
 
 def write_config(path: Path, server: LocalSshd | None, *, known_hosts: str | None = None, bastion: bool = True) -> Path:

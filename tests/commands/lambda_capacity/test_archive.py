@@ -4,7 +4,6 @@ a real sshd, with the key from moto's S3 under SSE-KMS; checked with the git CLI
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from bot.aws import AwsClients
 from bot.command import CommandContext, run_command
 from bot.local.seeds_capacity import demo_account
-from bot.local.sshd import LocalSshd, MemoryKey, SshdUnavailable, git, local_sshd, new_key
+from bot.local.sshd import LocalSshd, MemoryKey, git, new_key
 from bot.settings import load_settings
 from bot.state import Store
 from commands.lambda_capacity import COMMAND
@@ -24,15 +23,6 @@ KIB = 1024
 @pytest.fixture
 def client_key() -> MemoryKey:
     return new_key("rsa", "pem")
-
-
-@pytest.fixture
-def sshd(client_key: MemoryKey) -> Iterator[LocalSshd]:
-    try:
-        with local_sshd([client_key.public_line]) as server:
-            yield server
-    except SshdUnavailable as why:
-        pytest.skip(f"no local sshd: {why}")
 
 
 def make_ctx(tmp_path: Path, aws: AwsClients, store: Store, sshd: LocalSshd, bare: Path, user: str) -> CommandContext:

@@ -7,15 +7,12 @@ import csv
 import io
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, run_command
 from bot.local.scoreboard import ScoreboardGame
-from bot.local.sshd import LocalSshd, MemoryKey, SshdUnavailable, git, local_sshd, new_key
+from bot.local.sshd import LocalSshd, MemoryKey, git
 from bot.settings import load_settings
 from bot.state import Store
 from commands.scores import COMMAND
@@ -23,20 +20,6 @@ from commands.scores.history import Game, save_game
 from commands.scores.poller import run_tick
 from tests.bot.remote.conftest import store_key
 from tests.commands.scores.conftest import ADMIN, USER, Clock
-
-
-@pytest.fixture
-def client_key() -> MemoryKey:
-    return new_key("ed25519", "openssh")
-
-
-@pytest.fixture
-def sshd(client_key: MemoryKey) -> Iterator[LocalSshd]:
-    try:
-        with local_sshd([client_key.public_line]) as server:
-            yield server
-    except SshdUnavailable as why:
-        pytest.skip(f"no local sshd: {why}")
 
 
 def archiving_ctx(tmp_path: Path, store: Store, clock: Clock, sshd: LocalSshd, bare: Path, user: str) -> CommandContext:
