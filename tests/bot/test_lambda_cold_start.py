@@ -5,8 +5,6 @@ invocation recovering), and a feature variable with a bad value."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,19 +14,7 @@ from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.local.slack_standin import SlackStandIn
 from bot.settings import SettingsError
-from tests.bot.test_lambda_handler import CONTEXT, SECRET
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto: str) -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", standin.bot_token)
-        monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-        monkeypatch.setenv("SLACK_API_URL", standin.api_url)
-        monkeypatch.setenv("OPSBOT_STATE", str(tmp_path / "state.db"))
-        lambda_handler.forget_container()
-        yield standin
-        lambda_handler.forget_container()
+from tests.bot.test_lambda_handler import CONTEXT
 
 
 def rest_event(method: str, path: str, stage: str = "prod") -> dict[str, Any]:
@@ -45,7 +31,7 @@ def rest_event(method: str, path: str, stage: str = "prod") -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", ["/eb/my-env/ip", "/prod/eb/my-env/ip"])  # the second: a custom domain's mapping
-def test_rest_api_events_reach_the_routes_with_or_without_the_stage(env: SlackStandIn, path: str) -> None:
+def test_rest_api_events_reach_the_routes_with_or_without_the_stage(lambda_env: SlackStandIn, path: str) -> None:
     response = lambda_handler.slack_handler(rest_event("GET", path), CONTEXT)
     assert (response["statusCode"], response["body"]) == (
         401,
@@ -53,7 +39,7 @@ def test_rest_api_events_reach_the_routes_with_or_without_the_stage(env: SlackSt
     )
 
 
-def test_rest_api_health_check_with_the_stage_in_the_path(env: SlackStandIn) -> None:
+def test_rest_api_health_check_with_the_stage_in_the_path(lambda_env: SlackStandIn) -> None:
     response = lambda_handler.slack_handler(rest_event("GET", "/prod/healthz"), CONTEXT)
     assert (response["statusCode"], response["body"]) == (200, "ok\n")
 
@@ -65,7 +51,7 @@ def _closed_port() -> int:
 
 
 def test_ssm_unreachable_at_a_cold_start_is_a_one_line_503_and_the_next_invocation_recovers(
-    env: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+    lambda_env: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     monkeypatch.setenv("OPSBOT_SLACK_TOKEN_PARAMETER", "/opsbot/slack-bot-token")
@@ -80,7 +66,7 @@ def test_ssm_unreachable_at_a_cold_start_is_a_one_line_503_and_the_next_invocati
     assert response["body"].count("\n") == 1 and response["headers"]["Retry-After"] == "5"
 
     monkeypatch.delenv("AWS_ENDPOINT_URL_SSM")  # SSM is back
-    boto3.client("ssm").put_parameter(Name="/opsbot/slack-bot-token", Value=env.bot_token, Type="SecureString")
+    boto3.client("ssm").put_parameter(Name="/opsbot/slack-bot-token", Value=lambda_env.bot_token, Type="SecureString")
     reachable = AwsClients()
     monkeypatch.setattr(lambda_handler, "_aws", lambda: reachable)
     response = lambda_handler.slack_handler(rest_event("GET", "/eb/my-env/ip"), CONTEXT)
@@ -88,7 +74,7 @@ def test_ssm_unreachable_at_a_cold_start_is_a_one_line_503_and_the_next_invocati
 
 
 def test_a_bad_feature_variable_names_itself_on_both_entry_points(
-    env: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+    lambda_env: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPSBOT_CAPACITY_THRESHOLD_PERCENT", "eighty")
     response = lambda_handler.slack_handler(rest_event("GET", "/healthz"), CONTEXT)

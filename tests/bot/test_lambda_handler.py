@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
@@ -18,23 +16,11 @@ from slack_sdk.signature import SignatureVerifier
 from bot import lambda_handler
 from bot.local.slack_requests import slash_command_form
 from bot.local.slack_standin import SlackStandIn
+from tests.bot.conftest import SECRET
 
-SECRET = "lambda-signing-secret"
 CONTEXT = SimpleNamespace(
     function_name="opsbot", invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:opsbot"
 )
-
-
-@pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto: str) -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", standin.bot_token)
-        monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-        monkeypatch.setenv("SLACK_API_URL", standin.api_url)
-        monkeypatch.setenv("OPSBOT_STATE", str(tmp_path / "state.db"))
-        lambda_handler.forget_container()
-        yield standin
-        lambda_handler.forget_container()
 
 
 def api_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -61,8 +47,8 @@ def _signed_event(form: dict[str, str]) -> dict:
     return api_event("POST", "/slack/events", body, headers)
 
 
-def test_slash_command_on_lambda_acks_then_answers_through_a_self_invocation(standin: SlackStandIn) -> None:
-    response_url = standin.new_response_url()
+def test_slash_command_on_lambda_acks_then_answers_through_a_self_invocation(lambda_env: SlackStandIn) -> None:
+    response_url = lambda_env.new_response_url()
     event = _signed_event(slash_command_form("/eb-ip", "help", response_url))
     lam = lambda_handler._runtime().aws.client("lambda")
     invocations: list[dict[str, Any]] = []
@@ -76,29 +62,29 @@ def test_slash_command_on_lambda_acks_then_answers_through_a_self_invocation(sta
         ack = lambda_handler.slack_handler(event, CONTEXT)
         stub.assert_no_pending_responses()
     assert ack["statusCode"] == 200
-    assert not standin.calls_to("response_url"), "the ack must not wait for the work"
+    assert not lambda_env.calls_to("response_url"), "the ack must not wait for the work"
 
     (invocation,) = invocations
     lazy_event = json.loads(invocation["Payload"])
     assert lambda_handler.slack_handler(lazy_event, CONTEXT)["statusCode"] == 200
-    reply = standin.replies_to(response_url)[0]
+    reply = lambda_env.replies_to(response_url)[0]
     assert reply["response_type"] == "ephemeral"
     assert "/eb-ip" in reply["text"] and "Usage" in reply["text"]
 
 
-def test_forged_request_on_lambda_is_rejected(standin: SlackStandIn) -> None:
-    event = _signed_event(slash_command_form("/eb-ip", "", standin.new_response_url()))
+def test_forged_request_on_lambda_is_rejected(lambda_env: SlackStandIn) -> None:
+    event = _signed_event(slash_command_form("/eb-ip", "", lambda_env.new_response_url()))
     event["headers"]["x-slack-signature"] = "v0=" + "0" * 64
     assert lambda_handler.slack_handler(event, CONTEXT)["statusCode"] == 401
 
 
-def test_routes_on_lambda_need_a_token(standin: SlackStandIn) -> None:
+def test_routes_on_lambda_need_a_token(lambda_env: SlackStandIn) -> None:
     response = lambda_handler.slack_handler(api_event("GET", "/eb/my-env/ip"), CONTEXT)
     assert response["statusCode"] == 401
     assert response["body"].startswith("missing or revoked token")
 
 
-def test_healthz_and_unknown_routes_on_lambda(standin: SlackStandIn) -> None:
+def test_healthz_and_unknown_routes_on_lambda(lambda_env: SlackStandIn) -> None:
     assert lambda_handler.slack_handler(api_event("GET", "/healthz"), CONTEXT)["statusCode"] == 200
     assert lambda_handler.slack_handler(api_event("GET", "/nope"), CONTEXT)["statusCode"] == 404
 
@@ -118,8 +104,8 @@ def _invoke_counting(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     return answer, invocations
 
 
-def test_a_replayed_request_on_lambda_is_acked_empty_and_runs_once(standin: SlackStandIn) -> None:
-    response_url = standin.new_response_url()
+def test_a_replayed_request_on_lambda_is_acked_empty_and_runs_once(lambda_env: SlackStandIn) -> None:
+    response_url = lambda_env.new_response_url()
     event = _signed_event(slash_command_form("/eb-ip", "help", response_url))
     acks = []
     for _ in range(2):
@@ -128,19 +114,19 @@ def test_a_replayed_request_on_lambda_is_acked_empty_and_runs_once(standin: Slac
         assert lambda_handler.slack_handler(json.loads(invocation["Payload"]), CONTEXT)["statusCode"] == 200
 
     assert acks == [(200, ""), (200, "")]
-    assert len(standin.replies_to(response_url)) == 1
+    assert len(lambda_env.replies_to(response_url)) == 1
     time.sleep(0.5)
-    assert len(standin.calls_to("response_url")) == 1
+    assert len(lambda_env.calls_to("response_url")) == 1
 
 
-def test_bolts_lazy_marker_from_outside_is_refused_on_lambda(standin: SlackStandIn) -> None:
-    response_url = standin.new_response_url()
+def test_bolts_lazy_marker_from_outside_is_refused_on_lambda(lambda_env: SlackStandIn) -> None:
+    response_url = lambda_env.new_response_url()
     event = _signed_event(slash_command_form("/eb-ip", "help", response_url))
     event["headers"]["x-slack-bolt-lazy-only"] = "1"  # would run the work at once, skipping the ack
     event["headers"]["x-slack-bolt-lazy-function-name"] = "run_eb_ip"
     response = lambda_handler.slack_handler(event, CONTEXT)
     assert response["statusCode"] == 400 and response["body"].count("\n") == 1
-    assert not standin.calls_to("response_url")
+    assert not lambda_env.calls_to("response_url")
 
 
 @pytest.mark.parametrize(
@@ -153,33 +139,33 @@ def test_bolts_lazy_marker_from_outside_is_refused_on_lambda(standin: SlackStand
     ],
 )
 def test_malformed_slack_requests_on_lambda_get_one_line_4xx(
-    standin: SlackStandIn, change: dict[str, Any], status: int
+    lambda_env: SlackStandIn, change: dict[str, Any], status: int
 ) -> None:
-    event = {**_signed_event(slash_command_form("/eb-ip", "help", standin.new_response_url())), **change}
+    event = {**_signed_event(slash_command_form("/eb-ip", "help", lambda_env.new_response_url())), **change}
     response = lambda_handler.slack_handler(event, CONTEXT)
     assert response["statusCode"] == status and response["body"].count("\n") == 1
 
 
-def _lazy_event(standin: SlackStandIn, text: str, response_url: str) -> dict[str, Any]:
+def _lazy_event(lambda_env: SlackStandIn, text: str, response_url: str) -> dict[str, Any]:
     """The self-invocation the ack of one slash command makes, captured as Lambda would get it."""
     _, (invocation,) = _invoke_counting(_signed_event(slash_command_form("/eb-ip", text, response_url)))
     return dict(json.loads(invocation["Payload"]))
 
 
 def test_a_reply_one_invocation_could_not_deliver_is_delivered_by_the_next(
-    standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+    lambda_env: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPSBOT_DELIVERY_WAIT_SECONDS", "1")
     lambda_handler.forget_container()
-    first_url = standin.new_response_url()
-    first = _lazy_event(standin, "help", first_url)
-    standin.outage("response_url")
+    first_url = lambda_env.new_response_url()
+    first = _lazy_event(lambda_env, "help", first_url)
+    lambda_env.outage("response_url")
     assert lambda_handler.slack_handler(first, CONTEXT)["statusCode"] == 200  # returns within its time
-    assert standin.calls_to("response_url"), "the invocation tried"
-    standin.heal()
+    assert lambda_env.calls_to("response_url"), "the invocation tried"
+    lambda_env.heal()
 
     lambda_handler.forget_container()  # the next invocation may land in another container
-    second_url = standin.new_response_url()
-    assert lambda_handler.slack_handler(_lazy_event(standin, "help", second_url), CONTEXT)["statusCode"] == 200
-    assert "Usage" in standin.replies_to(first_url)[0]["text"]
-    assert "Usage" in standin.replies_to(second_url)[0]["text"]
+    second_url = lambda_env.new_response_url()
+    assert lambda_handler.slack_handler(_lazy_event(lambda_env, "help", second_url), CONTEXT)["statusCode"] == 200
+    assert "Usage" in lambda_env.replies_to(first_url)[0]["text"]
+    assert "Usage" in lambda_env.replies_to(second_url)[0]["text"]
