@@ -154,8 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.jobs import start_background_jobs
     from bot.runtime import Runtime
     from bot.slack.app import build_app
-    from bot.slack.delivery import SlackDelivery, make_web_client
-    from bot.slack.outbox import DeliveryPolicy
+    from bot.slack.delivery import SlackDelivery
     from commands import COMMANDS
 
     settings = load_settings()
@@ -164,7 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise SettingsError("missing setting: SLACK_APP_TOKEN (for Socket Mode), or pass --http")
     settings.require_slack(socket_mode=socket_mode)
     runtime = Runtime.from_settings(settings)
-    delivery = SlackDelivery(make_web_client(settings), runtime.store, DeliveryPolicy.from_env())
+    delivery = SlackDelivery.configured(settings, runtime.store)
     try:
         app = build_app(runtime, COMMANDS, delivery, socket_mode=socket_mode)  # checks the token with auth.test
     except BoltError as exc:

@@ -32,9 +32,8 @@ from bot.http_limits import TokenBuckets
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.app import build_app
-from bot.slack.delivery import SlackDelivery, make_web_client
+from bot.slack.delivery import SlackDelivery
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
-from bot.slack.outbox import DeliveryPolicy
 from commands import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def _delivery() -> SlackDelivery:
     # Nothing runs once an invocation returns: records go out in flush(), and what one invocation
     # could not deliver stays queued in the store for the next one.
     runtime = _runtime()
-    return SlackDelivery(make_web_client(runtime.settings), runtime.store, DeliveryPolicy.from_env(), background=False)
+    return SlackDelivery.configured(runtime.settings, runtime.store, background=False)
 
 
 @cache

@@ -206,8 +206,7 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
     from bot.runtime import Runtime
     from bot.settings import load_settings
     from bot.slack.app import build_app
-    from bot.slack.delivery import SlackDelivery, make_web_client
-    from bot.slack.outbox import DeliveryPolicy
+    from bot.slack.delivery import SlackDelivery
     from commands import COMMANDS
 
     # The transcript is the output; servers' request logs would drown it.
@@ -238,7 +237,7 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
         )
         clock = DemoClock()
         runtime = replace(Runtime.from_settings(settings), clock=clock)
-        delivery = SlackDelivery(make_web_client(settings), runtime.store, DeliveryPolicy.from_env())
+        delivery = SlackDelivery.configured(settings, runtime.store)
         app = build_app(runtime, COMMANDS, delivery)
         wsgi["app"] = OpsbotWsgi(runtime, app, COMMANDS)
         threading.Thread(target=server.run, daemon=True).start()

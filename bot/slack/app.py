@@ -22,13 +22,10 @@ from bot.command import CommandContext, SlashCommand, run_button, run_command
 from bot.reply import Reply
 from bot.runtime import Runtime
 from bot.settings import SettingsError
-from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
+from bot.slack.delivery import SlackDelivery, SlackProgress
 from bot.slack.gate import first_run
-from bot.slack.outbox import DeliveryPolicy
 
 log = logging.getLogger(__name__)
-
-DELIVERY_TIMEOUT = DeliveryPolicy().wait  # seconds a Lambda invocation waits for its reply to reach Slack
 
 
 class _SkipTokenWarning(logging.Filter):
@@ -157,7 +154,7 @@ def build_app(
     settings = runtime.settings
     if not socket_mode and not settings.slack_signing_secret:
         raise SettingsError("missing setting: SLACK_SIGNING_SECRET (to verify Slack's requests over HTTP)")
-    delivery = delivery or SlackDelivery(make_web_client(settings), runtime.store, DeliveryPolicy.from_env())
+    delivery = delivery or SlackDelivery.configured(settings, runtime.store)
     app = App(
         client=delivery.client,
         signing_secret=settings.slack_signing_secret or "",

@@ -96,6 +96,11 @@ class SlackDelivery:
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
+    @classmethod
+    def configured(cls, settings: Settings, store: Store, *, background: bool = True) -> SlackDelivery:
+        """The delivery a running bot uses: its WebClient, its store, the OPSBOT_DELIVERY_* policy."""
+        return cls(make_web_client(settings), store, DeliveryPolicy.from_env(), background=background)
+
     def send(self, reply: Reply, respond: Respond, channel_id: str) -> Future[None]:
         """Queue a reply; the future completes once this process has delivered (or dropped) it.
 

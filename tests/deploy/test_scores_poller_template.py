@@ -16,6 +16,7 @@ from bot.aws import AwsClients
 from bot.local.scoreboard import ScoreboardGame, scoreboard_server
 from bot.local.slack_standin import SlackStandIn
 from bot.settings import load_settings
+from bot.slack.outbox import DeliveryPolicy
 from bot.state import Store
 from commands import COMMANDS
 from commands.scores.history import Game, save_game
@@ -64,7 +65,7 @@ def test_the_poller_runs_every_minute_on_the_bots_code_and_table() -> None:
     bot = functions(DEPLOY / "slack-bot.yaml")["SlackBotFunction"]
     assert props["CodeUri"] == bot["CodeUri"] and props["Runtime"] == bot["Runtime"]
     assert props["Environment"]["Variables"]["OPSBOT_STATE"] == bot["Environment"]["Variables"]["OPSBOT_STATE"]
-    assert props["Timeout"] > lambda_handler.DeliveryPolicy().wait  # its posts reach Slack before it returns
+    assert props["Timeout"] > DeliveryPolicy().wait  # its posts reach Slack before it returns
     assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 
 

@@ -26,7 +26,7 @@ from bot.local.seeds_capacity import seed_demo_functions
 from bot.local.slack_requests import button_press_form, slash_command_form
 from bot.local.slack_standin import SlackStandIn
 from bot.settings import load_settings
-from bot.slack.app import DELIVERY_TIMEOUT
+from bot.slack.outbox import DeliveryPolicy
 from commands import COMMANDS
 from commands.lambda_capacity.render import ACTION_DELETE
 from tests.bot.test_lambda_handler import api_event
@@ -208,7 +208,7 @@ def test_the_state_lives_in_a_retained_table_of_the_stores_schema() -> None:
 
 def test_the_function_outlives_a_replys_delivery_and_never_retries_a_command() -> None:
     props = function()
-    assert props["Timeout"] > DELIVERY_TIMEOUT
+    assert props["Timeout"] > DeliveryPolicy().wait
     assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 
 
