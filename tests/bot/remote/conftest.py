@@ -3,6 +3,8 @@ cannot start) and the bot's key in moto's S3 under a KMS key created on moto."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from bot.aws import AwsClients
@@ -25,3 +27,16 @@ def store_key(aws: AwsClients, text: str, *, kms: bool = True, bucket: str = "op
 def remote_for(server: LocalSshd, key_url: str = f"s3://ops-secrets/{KEY_OBJECT}", **more: Any) -> RemoteSettings:
     table = {"key": key_url, "known_hosts": server.known_hosts, "user": server.user, "port": server.port, **more}
     return RemoteSettings.from_table(table)
+
+
+def archive_config(server: LocalSshd, bare: Path, branch: str) -> str:
+    """The `[remote]` and `[remote.git]` tables of a settings file archiving into `bare` through `server`."""
+    return (
+        "[remote]\n"
+        f'key = "s3://ops-secrets/{KEY_OBJECT}"\n'
+        f"known_hosts = {json.dumps(server.known_hosts)}\n"
+        "[remote.git]\n"
+        f'repository = "ssh://{server.user}@127.0.0.1:{server.port}{bare}"\n'
+        f'branch = "{branch}"\n'
+        'author = "opsbot <opsbot@example.com>"\n'
+    )

@@ -15,7 +15,7 @@ from bot.local.sshd import LocalSshd, MemoryKey, git, new_key
 from bot.settings import load_settings
 from bot.state import Store
 from commands.lambda_capacity import COMMAND
-from tests.bot.remote.conftest import store_key
+from tests.bot.remote.conftest import archive_config, store_key
 
 KIB = 1024
 
@@ -28,15 +28,7 @@ def client_key() -> MemoryKey:
 def make_ctx(tmp_path: Path, aws: AwsClients, store: Store, sshd: LocalSshd, bare: Path, user: str) -> CommandContext:
     config = tmp_path / "opsbot.toml"
     config.write_text(
-        "[remote]\n"
-        'key = "s3://ops-secrets/opsbot/id_ed25519"\n'
-        f"known_hosts = {json.dumps(sshd.known_hosts)}\n"
-        "[remote.git]\n"
-        f'repository = "ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}"\n'
-        'branch = "capacity-reports"\n'
-        'author = "opsbot <opsbot@example.com>"\n'
-        "[commands.lambda-capacity]\n"
-        "rate_per_second = 1000\n"
+        archive_config(sshd, bare, "capacity-reports") + "[commands.lambda-capacity]\nrate_per_second = 1000\n"
     )
     settings = load_settings({"OPSBOT_CONFIG": str(config), "OPSBOT_ADMINS": "UADMIN1"})
     return CommandContext(settings, aws, store, user_id=user, channel_id="COPS0001")

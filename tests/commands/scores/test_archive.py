@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import subprocess
 from pathlib import Path
 
@@ -18,22 +17,14 @@ from bot.state import Store
 from commands.scores import COMMAND
 from commands.scores.history import Game, save_game
 from commands.scores.poller import run_tick
-from tests.bot.remote.conftest import store_key
+from tests.bot.remote.conftest import archive_config, store_key
 from tests.commands.scores.conftest import ADMIN, USER, Clock
 
 
 def archiving_ctx(tmp_path: Path, store: Store, clock: Clock, sshd: LocalSshd, bare: Path, user: str) -> CommandContext:
     config = tmp_path / "opsbot.toml"
     config.write_text(
-        "[remote]\n"
-        'key = "s3://ops-secrets/opsbot/id_ed25519"\n'
-        f"known_hosts = {json.dumps(sshd.known_hosts)}\n"
-        "[remote.git]\n"
-        f'repository = "ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}"\n'
-        'branch = "scoreboards"\n'
-        'author = "opsbot <opsbot@example.com>"\n'
-        "[commands.scores]\n"
-        'allow_http_hosts = ["127.0.0.1"]\n'
+        archive_config(sshd, bare, "scoreboards") + '[commands.scores]\nallow_http_hosts = ["127.0.0.1"]\n'
     )
     settings = load_settings({"OPSBOT_CONFIG": str(config), "OPSBOT_ADMINS": ADMIN})
     return CommandContext(settings, AwsClients(), store, user_id=user, channel_id="COPS0001", clock=clock)
