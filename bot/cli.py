@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from bot.reply import Reply
@@ -90,9 +91,12 @@ def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
         print(f"opsbot: unknown command {name!r}; one of: {known}", file=sys.stderr)
         return EXIT_USAGE
     runtime = Runtime.from_settings(load_settings())
-    ctx = runtime.context("cli", "cli", progress=lambda line: print(line, file=sys.stderr), trusted=True)
+    progress = partial(print, file=sys.stderr)
+    ctx = runtime.context("cli", "cli", progress=progress, trusted=True, post=lambda _channel, r: _show(r, out))
     reply = run_command(command, text, ctx)
     _show(reply, out)
+    if reply.afterwards is not None:
+        reply.afterwards(ctx, True)  # a follow prints as it goes; Ctrl-C ends it
     for action_id in presses:
         button = next((b for b in buttons(reply.blocks) if b.get("action_id") == action_id), None)
         if button is None:

@@ -49,6 +49,9 @@ class CommandContext:
     trusted: bool = False  # the terminal: whoever runs it already holds the AWS credentials
     # post(channel, reply): a message to a channel through the one way out to Slack (paced, retried).
     post: Callable[[str, Reply], None] | None = None
+    # Epoch seconds by which the work must have ended (a Lambda invocation's timeout, less room to
+    # deliver); None: no limit. Long work (a follow) stops before it and says so.
+    deadline: float | None = None
 
     @property
     def is_admin(self) -> bool:

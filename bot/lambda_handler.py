@@ -18,6 +18,7 @@ import binascii
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -29,7 +30,7 @@ from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import HttpResponse, LambdaEntry
 from bot.http import route_request
 from bot.http_limits import TokenBuckets
-from bot.runtime import Runtime
+from bot.runtime import WORK_DEADLINE, Runtime
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.app import build_app
 from bot.slack.delivery import SlackDelivery
@@ -37,6 +38,9 @@ from bot.slack.gate import MAX_BODY, SlackGate, refusal
 from commands import COMMANDS
 
 log = logging.getLogger(__name__)
+
+# Seconds kept free at the end of an invocation for the last posts to leave.
+_DELIVERY_ROOM = 20.0
 
 
 @cache
@@ -123,7 +127,11 @@ def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Bolt marks its own asynchronous re-invocation (the lazy half) with a top-level "method";
     # API Gateway and Function URLs never send that key, so no HTTP client can pose as one.
     if event.get("method") == "NONE":
-        lazy: dict[str, Any] = _slack().handle(event, context)
+        token = WORK_DEADLINE.set(_deadline_of(context))
+        try:
+            lazy: dict[str, Any] = _slack().handle(event, context)
+        finally:
+            WORK_DEADLINE.reset(token)
         return lazy
     if path.endswith("/slack/events"):
         refused = _check_slack(event, method)
@@ -134,6 +142,14 @@ def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if path.endswith("/healthz"):
         return _aws_response(HttpResponse(200, "ok\n"))
     return _aws_response(route_request(_runtime(), COMMANDS, method, path, _header(event, "authorization"), _limits()))
+
+
+def _deadline_of(context: Any) -> float | None:
+    """When the work of this invocation must end: its timeout less what delivering needs."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.time() + remaining() / 1000 - _DELIVERY_ROOM
 
 
 def _check_slack(event: dict[str, Any], method: str) -> HttpResponse | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.command import CommandContext
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,11 @@ class Reply:
     # A message a job keeps in place in a channel: the first post under this key is posted, later
     # posts under it edit that message (chat.update), so a live table does not flood the channel.
     replace_key: str = ""
+    # A post that goes into the thread of the message posted under this replace_key (a follow's lines).
+    thread_key: str = ""
+    # Work that goes on once the reply is out (a follow), on the same worker: called with the context
+    # and False when Slack refused the reply, so the work can give up (and free what it holds).
+    afterwards: Callable[[CommandContext, bool], None] | None = field(default=None, compare=False)
 
     @classmethod
     def private(cls, text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:

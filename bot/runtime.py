@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,10 @@ from bot.aws import AwsClients
 from bot.command import CommandContext
 from bot.settings import Settings
 from bot.state import Store
+
+# Set by an entry point whose work has a hard end (a Lambda invocation) around that work; every
+# context built meanwhile on that thread carries it as `CommandContext.deadline`.
+WORK_DEADLINE: ContextVar[float | None] = ContextVar("WORK_DEADLINE", default=None)
 
 
 @dataclass(frozen=True)
@@ -30,4 +35,5 @@ class Runtime:
     def context(self, user_id: str, channel_id: str, **kw: Any) -> CommandContext:
         if self.clock is not None:
             kw.setdefault("clock", self.clock)
+        kw.setdefault("deadline", WORK_DEADLINE.get())
         return CommandContext(self.settings, self.aws, self.store, user_id=user_id, channel_id=channel_id, **kw)

@@ -10,8 +10,10 @@ of its own size (Bolt's default 5 threads, shared with acks, lose the 3-second r
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import Any
 
@@ -52,6 +54,9 @@ logging.getLogger("slack_bolt.App").addFilter(_SkipTokenWarning())
 logging.getLogger("slack_bolt.App").addFilter(_NoRequestBodies())
 logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoRequestBodies())
 
+# How long follow-up work waits to learn whether its reply was refused (a paced lane is seconds).
+_REPLY_WAIT = 30.0
+_PUMP_SECONDS = 5.0
 MAX_LOGGED_TEXT = 200  # characters of command text in the log; the rest is counted, not shown
 
 
@@ -83,10 +88,50 @@ def _answer(
     """What every listener does: run once per signed request, answer through the one way out."""
     if not first_run(runtime.store, request.headers, request.body):
         return
-    ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id))
-    delivery.send(work(ctx), respond, channel_id)
+    ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id), post=delivery.post)
+    reply = work(ctx)
+    sent = delivery.send(reply, respond, channel_id)
     if wait_for_delivery:
         delivery.flush(delivery.policy.wait)
+    if reply.afterwards is not None:
+        _carry_on(reply.afterwards, ctx, sent, delivery, wait_for_delivery)
+
+
+def _carry_on(
+    afterwards: Callable[[CommandContext, bool], None],
+    ctx: CommandContext,
+    sent: Future[bool],
+    delivery: SlackDelivery,
+    wait_for_delivery: bool,
+) -> None:
+    """Run a reply's follow-up work once Slack has the reply, never letting it escape the worker.
+
+    Only a refusal stops it: a reply still queued (Slack slow or down) goes out before anything
+    the work posts after it, since both wait in the channel's lane.
+    """
+    try:
+        refused = sent.result(timeout=_REPLY_WAIT) is False
+    except FutureTimeout:
+        refused = False
+    finished = threading.Event()
+    if wait_for_delivery:  # on Lambda nothing sends in the background: keep the lanes moving meanwhile
+        pump = threading.Thread(target=_keep_sending, args=(delivery, finished), name="follow-up pump", daemon=True)
+        pump.start()
+    try:
+        afterwards(ctx, not refused)
+    except Exception:
+        log.exception("the work after a reply in %s failed", ctx.channel_id)
+    finally:
+        finished.set()
+    if wait_for_delivery:
+        pump.join()
+        delivery.flush(delivery.policy.wait)
+
+
+def _keep_sending(delivery: SlackDelivery, finished: threading.Event) -> None:
+    while not finished.is_set():
+        delivery.flush(_PUMP_SECONDS)
+        finished.wait(0.5)
 
 
 def _command_worker(

@@ -92,7 +92,7 @@ class SlackDelivery:
         self._background = background
         self._lanes: dict[str, threading.Thread] = {}
         self._again: set[str] = set()  # lanes that got a record while their thread was finishing
-        self._waiting: dict[str, Future[None]] = {}
+        self._waiting: dict[str, Future[bool]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -101,8 +101,8 @@ class SlackDelivery:
         """The delivery a running bot uses: its WebClient, its store, the OPSBOT_DELIVERY_* policy."""
         return cls(make_web_client(settings), store, DeliveryPolicy.from_env(), background=background)
 
-    def send(self, reply: Reply, respond: Respond, channel_id: str) -> Future[None]:
-        """Queue a reply; the future completes once this process has delivered (or dropped) it.
+    def send(self, reply: Reply, respond: Respond, channel_id: str) -> Future[bool]:
+        """Queue a reply; the future completes once this process has delivered it (True) or dropped it.
 
         Ephemeral replies are seen only by their caller and go at once; messages that land in
         the channel, and files, queue for the channel's next slot, in order.
@@ -116,6 +116,10 @@ class SlackDelivery:
             message["blocks"] = reply.blocks
         if reply.replace_original:
             message["replace_original"] = True
+        if reply.replace_key:
+            # A reply others thread under (a follow's first message) is posted, so its ts is known;
+            # the url stays on the record to tell the caller if the channel refuses it.
+            return self._post(channel_id, reply, url)
         paced = reply.public or bool(reply.files)
         lane = channel_id if paced else f"{channel_id} {url}"
         last = self._enqueue(lane, channel_id, "respond", message, paced=paced, url=url)
@@ -123,18 +127,25 @@ class SlackDelivery:
             last = self._enqueue(channel_id, channel_id, "upload", _upload_body(attachment), paced=True, url=url)
         return last
 
-    def post(self, channel_id: str, reply: Reply) -> Future[None]:
+    def post(self, channel_id: str, reply: Reply) -> Future[bool]:
         """A message the bot posts to a channel on its own (an alert, a job's report), then its files:
-        paced, in order. With `reply.replace_key` the message edits the one posted under that key."""
+        paced, in order. With `reply.replace_key` the message edits the one posted under that key;
+        with `reply.thread_key` it (and its files) go into the thread of the one posted under that key."""
+        return self._post(channel_id, reply)
+
+    def _post(self, channel_id: str, reply: Reply, url: str = "") -> Future[bool]:
         body: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
         if reply.blocks:
             body["blocks"] = reply.blocks
         kind = "post"
         if reply.replace_key:
             kind, body["replace_key"] = "update", reply.replace_key
-        last = self._enqueue(channel_id, channel_id, kind, body, paced=True)
+        elif reply.thread_key:
+            body["thread_key"] = reply.thread_key
+        last = self._enqueue(channel_id, channel_id, kind, body, paced=True, url=url)
         for attachment in reply.files:
-            last = self._enqueue(channel_id, channel_id, "upload", _upload_body(attachment), paced=True)
+            upload = {**_upload_body(attachment), "thread_key": reply.thread_key}
+            last = self._enqueue(channel_id, channel_id, "upload", upload, paced=True, url=url)
         return last
 
     def start(self) -> None:
@@ -162,8 +173,8 @@ class SlackDelivery:
 
     def _enqueue(
         self, lane: str, channel: str, kind: str, body: dict[str, Any], paced: bool, url: str = ""
-    ) -> Future[None]:
-        done: Future[None] = Future()
+    ) -> Future[bool]:
+        done: Future[bool] = Future()
         try:
             key = self.outbox.enqueue(lane, channel, kind, body, paced=paced, url=url)
         except StoreError as exc:
@@ -173,7 +184,7 @@ class SlackDelivery:
             outcome = self._attempt(record)
             if not outcome.sent:
                 log.error("a %s to %s failed and is lost: %s", kind, channel, outcome.reason)
-            done.set_result(None)
+            done.set_result(outcome.sent)
             return done
         with self._lock:
             self._waiting[key] = done
@@ -243,24 +254,24 @@ class SlackDelivery:
             log.error(
                 "gave up on a %s to %s after %d attempts: past its deadline", mine["kind"], lane, mine["attempts"]
             )
-            self._done(key)
+            self._done(key, sent=False)
             return False
         if mine["next_at"] > now:
             if not self._pause(mine["next_at"], until):
                 self.outbox.release(key, mine)
             return False
         if mine["kind"] == "update" and self.outbox.superseded(key, mine):
-            self._done(key)  # a newer edit of the same message is queued behind it: only that one goes
+            self._done(key, sent=True)  # a newer edit of the same message is queued behind it: only that one goes
             return False
         if mine["paced"]:
             self.pacer.wait(mine["channel"])
         outcome = self._attempt(mine)
         if outcome.sent:
-            self._done(key)
+            self._done(key, sent=True)
         elif not outcome.retry:
             log.error("Slack refused a %s to %s, dropped: %s", mine["kind"], lane, outcome.reason)
             self._refused(mine, outcome)
-            self._done(key)
+            self._done(key, sent=False)
         else:
             log.warning("a %s to %s failed (%s); it stays queued", mine["kind"], lane, outcome.reason)
             self.outbox.retry_later(key, mine, outcome.retry_after)
@@ -271,12 +282,12 @@ class SlackDelivery:
         self._stop.wait(max(0.0, min(until_time, until) - time.time()))
         return until_time <= until
 
-    def _done(self, key: str) -> None:
+    def _done(self, key: str, sent: bool) -> None:
         self.outbox.remove(key)
         with self._lock:
             done = self._waiting.pop(key, None)
         if done is not None:
-            done.set_result(None)
+            done.set_result(sent)
 
     def _attempt(self, record: Record) -> Outcome:
         late = time.time() - record["queued_at"]
@@ -288,7 +299,9 @@ class SlackDelivery:
                 result = Respond(response_url=record["url"])(**fitted(body, note))
                 return outcome_of(result.status_code, result.headers, f"{result.status_code} {result.body}")
             if record["kind"] == "post":
-                self.client.chat_postMessage(**fitted(body, note))
+                message = fitted(body, note)
+                message.pop("thread_key", None)
+                self.client.chat_postMessage(**message, thread_ts=self._thread_of(record))
                 return SENT
             if record["kind"] == "update":
                 self._post_or_update(body["replace_key"], fitted(body, note))
@@ -298,6 +311,7 @@ class SlackDelivery:
                 content=base64.b64decode(body["content"]),
                 filename=body["filename"],
                 title=body["title"] or body["filename"],
+                thread_ts=self._thread_of(record),
             )
             return SENT
         except Exception as exc:  # whatever Slack or the network did, the record decides what is next
@@ -319,12 +333,23 @@ class SlackDelivery:
         posted = self.client.chat_postMessage(**message)
         self.outbox.keep_posted_ts(channel, replace_key, str(posted["ts"]))
 
+    def _thread_of(self, record: Record) -> str | None:
+        """The ts of the message the record threads under; None (the channel itself) if that
+        message was never posted: a line in the channel beats a line lost."""
+        thread_key = record["body"].get("thread_key")
+        return self.outbox.posted_ts(record["channel"], thread_key) or None if thread_key else None
+
     def _refused(self, record: Record, outcome: Outcome) -> None:
-        if record["kind"] == "upload" and record["url"]:
+        """Tell the caller, while their response_url lasts, what Slack would not take."""
+        if not record["url"] or record["kind"] == "respond":
+            return
+        if record["kind"] == "upload":
             text = f"(Could not upload {record['body']['filename']}: Slack answered {outcome.reason}.)"
-            lane = f"{record['channel']} {record['url']}"
-            body = {"text": text, "response_type": "ephemeral"}
-            self._enqueue(lane, record["channel"], "respond", body, paced=False, url=record["url"])
+        else:
+            text = f"Could not post in this channel: Slack answered {outcome.reason}. Is opsbot a member? (/invite it)"
+        lane = f"{record['channel']} {record['url']}"
+        body = {"text": text, "response_type": "ephemeral"}
+        self._enqueue(lane, record["channel"], "respond", body, paced=False, url=record["url"])
 
 
 def _upload_body(attachment: Attachment) -> dict[str, Any]:

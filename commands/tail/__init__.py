@@ -10,8 +10,9 @@ channels the same way; `subscribe` sets up the subscription filter for `opsbot l
 
 from __future__ import annotations
 
-from bot.command import CommandContext, CommandError, SlashCommand
+from bot.command import CommandContext, SlashCommand
 from bot.reply import Reply
+from commands.tail.follow import follow_reply, stop_reply
 from commands.tail.forwarder import LAMBDA_ENTRY
 from commands.tail.options import ENV_OPTIONS, NAME, TailOptions
 from commands.tail.parse import StopFollows, parse
@@ -20,13 +21,14 @@ from commands.tail.tail import show_tail
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
-    TailOptions.from_settings(ctx.settings)  # a bad [commands.tail] is said here, not only in the log
+    options = TailOptions.from_settings(ctx.settings)  # a bad [commands.tail] is said here, not only in the log
     request = parse(text, ctx.settings.timezone, ctx.now())
     if isinstance(request, StopFollows):
-        return Reply.private("You have no follows running.")
-    if request.follow is not None:
-        raise CommandError("`--follow` is not available in this version of opsbot yet; run /tail again to see more.")
-    return show_tail(request, ctx)
+        return stop_reply(ctx)
+    shown = show_tail(request, ctx)
+    if request.follow is None:
+        return shown.reply
+    return follow_reply(request, shown, ctx, options)
 
 
 HELP = """\

@@ -3,7 +3,8 @@
 ```toml
 [commands.tail]
 poll_every_seconds = 30          # the poller inside `opsbot serve`; absent: off
-max_follows = 3
+max_follows = 3                  # `/tail --follow`s running at once, across replicas; 0: off
+follow_poll_seconds = 3          # how often a follow without Live Tail reads FilterLogEvents
 
 [[commands.tail.routes]]
 log_group = "/aws/lambda/orders"  # or log_group_prefix = "/aws/lambda/"
@@ -92,6 +93,7 @@ class TailOptions:
     routes: tuple[LogRoute, ...] = ()
     poll_every_seconds: float | None = None
     max_follows: int = 3
+    follow_poll_seconds: float = 3.0  # a follow without Live Tail reads FilterLogEvents this often
     # The poller's first read of a route starts this far back; later reads resume at the cursor.
     first_read_seconds: float = 300.0
 
@@ -113,6 +115,7 @@ class TailOptions:
             routes=tuple(routes),
             poll_every_seconds=_number(options, "poll_every_seconds", None, 5, 3600),
             max_follows=int(_number(options, "max_follows", 3, 0, 50) or 0),
+            follow_poll_seconds=_number(options, "follow_poll_seconds", 3, 0.2, 60) or 3.0,
             first_read_seconds=_number(options, "first_read_seconds", 300, 0, 86400) or 0.0,
         )
 

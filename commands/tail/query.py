@@ -19,6 +19,7 @@ from commands.tail.events import LogEvent, SeenIds, log_events
 class LogGroup:
     name: str
     retention_days: int | None  # None: kept forever
+    arn: str = ""  # without the trailing `:*`, as StartLiveTail takes it
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ def find_log_group(logs: Any, name: str, region: str) -> LogGroup:
     for page in pages:
         for group in page.get("logGroups", ()):
             if group.get("logGroupName") == name:
-                return LogGroup(name, group.get("retentionInDays"))
+                arn = group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*")
+                return LogGroup(name, group.get("retentionInDays"), arn)
         break  # the exact name sorts first among those it prefixes
     raise CommandError(f"There is no log group {shown(name)} in {region}.")
 

@@ -110,7 +110,8 @@ def test_the_limit_stops_reading_and_says_so(ctx: CommandContext, seed_group: Se
         ("orders --since 2099-01-01T00:00", "That is in the future."),
         ("orders --limit 0", "`--limit` takes a whole number from 1 to 10000"),
         ("orders extra", "`extra` was not expected"),
-        ("orders --follow 5m", "`--follow` is not available"),
+        ("orders --follow 5s", "`--follow` takes a time such as 90s or 5m, not `5s`. Give 10s to 30m."),
+        ("orders --follow 31m", "Give 10s to 30m."),
     ],
 )
 def test_bad_input_gets_one_private_sentence(ctx: CommandContext, text: str, said: str) -> None:
