@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -23,6 +24,13 @@ RETRY_CONFIG = Config(
     read_timeout=30,
     max_pool_connections=100,
 )
+
+
+_AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")
+
+
+def _is_aws_host(host: str) -> bool:
+    return any(host.endswith(domain) for domain in _AWS_DOMAINS)
 
 
 class AwsClients:
@@ -54,6 +62,11 @@ class AwsClients:
             if client is None:
                 # Session.client is not thread-safe; building under the lock also builds once.
                 client = self._session.client(service, region_name=key[1], config=self._config)
+                if not _is_aws_host(urlsplit(client.meta.endpoint_url).hostname or ""):
+                    # An endpoint of one's own (AWS_ENDPOINT_URL: moto, LocalStack, a proxy) has no
+                    # `stream-` or `data-` subdomains: StartLiveTail would go to stream-127.0.0.1.
+                    config = self._config.merge(Config(inject_host_prefix=False))
+                    client = self._session.client(service, region_name=key[1], config=config)
                 self._clients[key] = client
                 name_service_on_errors(client)
             return client

@@ -53,7 +53,7 @@ class SlackStandIn:
         self._workspace = Workspace(lambda: self.base_url)
         self.uploads: dict[str, dict[str, Any]] = self._workspace.uploads
         self._socket_mode = SocketMode(self._changed, self.calls)
-        self._failures: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)  # (status, retry_after)
+        self._failures: defaultdict[str, list[tuple[int, int, str]]] = defaultdict(list)  # (status, retry_after, error)
         self._outages: dict[str, tuple[float, int]] = {}  # method -> (until, monotonic; status, 0: hang up)
         self._server: ThreadingHTTPServer | None = None
         self._methods: dict[str, Callable[[Params], Params]] = {
@@ -123,9 +123,11 @@ class SlackStandIn:
                 )
             return self.calls_to(method)
 
-    def fail_next(self, method: str, status: int = 429, times: int = 1, retry_after: int = 1) -> None:
+    def fail_next(self, method: str, status: int = 429, times: int = 1, retry_after: int = 1, error: str = "") -> None:
+        """Answer the next `times` calls to `method` with `status`; with status 200, `ok: false` and
+        `error` (e.g. not_in_channel), as Slack refuses what no retry will change."""
         with self._changed:
-            self._failures[method].extend([(status, retry_after)] * times)
+            self._failures[method].extend([(status, retry_after, error)] * times)
 
     def outage(self, *methods: str, seconds: float = math.inf, status: int = 503) -> None:
         """Fail every call to `methods` for `seconds` (or until heal()): answer `status`, or with
@@ -190,17 +192,17 @@ class SlackStandIn:
             if pending:
                 answer = self._injected(method, *pending.pop(0))
             elif time.monotonic() < until:
-                answer = self._injected(method, status, 1)
+                answer = self._injected(method, status, 1, "")
             else:
                 answer = handle()
             self._changed.notify_all()
             return answer
 
     @staticmethod
-    def _injected(method: str, status: int, retry_after: int) -> Answer:
+    def _injected(method: str, status: int, retry_after: int, error: str) -> Answer:
         if status == 0:
             return HANG_UP
-        error = "ratelimited" if status == 429 else "internal_error"
+        error = error or ("ratelimited" if status == 429 else "internal_error")
         headers = {"Retry-After": str(retry_after)} if status == 429 else {}
         if method in ("response_url", "upload"):  # Slack answers these with plain text, not JSON
             return text_answer(status, error, headers)

@@ -50,10 +50,10 @@ def outcome_of(status: int, headers: Mapping[str, Any] | None, reason: str) -> O
 def outcome_of_error(exc: Exception) -> Outcome:
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
-        reason = f"{status} {exc.response.get('error')}"
+        error = exc.response.get("error")
         if status < 300:  # "ok": false in a 200 (channel_not_found, no_text): Slack's final word
-            return Outcome(False, False, None, reason)
-        return outcome_of(status, exc.response.headers, reason)
+            return Outcome(False, False, None, str(error))
+        return outcome_of(status, exc.response.headers, f"{status} {error}")
     if isinstance(exc, HTTPError):  # files_upload_v2's upload URL
         return outcome_of(exc.code, dict(exc.headers or {}), f"{exc.code} {exc.reason}")
     return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")  # the network, or Slack's side of it

@@ -1,0 +1,171 @@
+"""`/tail … --follow` through the real stack: a signed command over HTTP, Bolt, moto's server, the
+stand-in. The first reply is a channel message; what CloudWatch gets afterwards lands in its thread,
+once; the thread says how it followed and why it stopped."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.aws import AwsClients
+from bot.runtime import WORK_DEADLINE
+from commands import COMMANDS
+from commands.tail import handle
+from commands.tail.follows import running
+from tests.commands.tail.conftest import Seeder, put_events
+from tests.conftest import Bot
+
+CHANNEL = "C0DEMO"  # where slash_command_form's commands come from
+GROUP = "/aws/lambda/orders"
+STREAM = "2026/12/01/[$LATEST]f0110w"
+
+
+@pytest.fixture
+def follow_bot(tmp_path: Path, seed_group: Seeder, serve_bot: Callable[..., Bot]) -> Callable[..., Bot]:
+    seed_group(GROUP, "classic_python.jsonl")
+
+    def serve(**tail_options: object) -> Bot:
+        options = {"follow_poll_seconds": 0.3, **tail_options}
+        config = tmp_path / "opsbot.toml"
+        config.write_text("[commands.tail]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items()))
+        return serve_bot(COMMANDS, OPSBOT_CONFIG=str(config))
+
+    return serve
+
+
+def an_invocation(at_ms: int) -> tuple[str, list[dict[str, Any]]]:
+    rid = str(uuid.uuid4())
+    rows = [
+        f"START RequestId: {rid} Version: $LATEST\n",
+        f"[INFO]\t2026-12-01T10:00:00.010Z\t{rid}\tnew work {rid[:8]}\n",
+        f"END RequestId: {rid}\n",
+        f"REPORT RequestId: {rid}\tDuration: 12.00 ms\tBilled Duration: 13 ms\t"
+        "Memory Size: 128 MB\tMax Memory Used: 60 MB\n",
+    ]
+    return rid, [{"stream": STREAM, "timestamp": at_ms + i, "message": m} for i, m in enumerate(rows)]
+
+
+def thread_of(bot: Bot, parent: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in bot.standin.messages(CHANNEL) if m.get("thread_ts") == parent["ts"]]
+
+
+def wait_for_text(bot: Bot, words: str, timeout: float = 40.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The follow's first message and its thread, once a thread message says `words`."""
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        top = [m for m in bot.standin.messages(CHANNEL) if "thread_ts" not in m]
+        for parent in top:
+            thread = thread_of(bot, parent)
+            if any(words in json.dumps(m) for m in thread):
+                return parent, thread
+        time.sleep(0.2)
+    raise AssertionError(f"no thread message said {words!r}; the channel has {bot.standin.messages(CHANNEL)}")
+
+
+@pytest.fixture
+def live_tail_refused(aws_clients: AwsClients) -> Iterator[None]:
+    """The account refuses StartLiveTail, as one without logs:StartLiveTail does. botocore's own
+    before-call hook (what Stubber uses) answers for that one operation; every other call is moto's."""
+
+    def refuse(**_: Any) -> tuple[Any, dict[str, Any]]:
+        error = {"Code": "AccessDeniedException", "Message": "not authorized to perform: logs:StartLiveTail"}
+        return type("Http", (), {"status_code": 400, "headers": {}})(), {"Error": error, "ResponseMetadata": {}}
+
+    events = aws_clients.client("logs").meta.events
+    events.register("before-call.cloudwatch-logs.StartLiveTail", refuse, unique_id="refuse-live-tail")
+    yield
+    events.unregister("before-call.cloudwatch-logs.StartLiveTail", unique_id="refuse-live-tail")
+
+
+def test_without_live_tail_new_invocations_are_polled_into_the_thread_once(
+    follow_bot: Callable[..., Bot], aws_clients: AwsClients, live_tail_refused: None
+) -> None:
+    bot = follow_bot()
+
+    status, _ = bot.send("orders --follow 10s", command="/tail")
+
+    assert status == 200
+    parent, _ = wait_for_text(bot, "Live Tail is not available")
+    assert "orders since" in parent["text"] and "Following until" in json.dumps(parent["blocks"])
+    assert bot.standin.calls_to("response_url") == []  # the first reply is a message to thread under
+    rid, rows = an_invocation(int(time.time() * 1000))
+    put_events(aws_clients, GROUP, rows)
+    _, thread = wait_for_text(bot, "Stopped following")
+    said = json.dumps(thread)
+    assert "logs:StartLiveTail" in said
+    assert said.count(f"new work {rid[:8]}") == 1 and ":large_green_circle:" in said
+    assert "the 10 seconds are up" in said and "1 invocation" in said
+    assert running(bot.runtime.store) == []  # its slot is free
+
+
+def test_with_live_tail_the_thread_says_so_and_falls_back_when_the_session_ends(
+    follow_bot: Callable[..., Bot], aws_clients: AwsClients
+) -> None:
+    bot = follow_bot()
+    # After the first reply's read (up to now) and so only the follow's: moto's Live Tail answers
+    # one snapshot of the group, then ends, as a session cut short would.
+    rid, rows = an_invocation(int(time.time() * 1000) + 4_000)
+    put_events(aws_clients, GROUP, rows)
+
+    bot.send("orders --follow 10s", command="/tail")
+
+    _, thread = wait_for_text(bot, "Stopped following")
+    texts = [m["text"] for m in thread]
+    assert texts[0] == "Following with CloudWatch Logs Live Tail."
+    assert any(t.startswith("Live Tail ended early; polling every 0.3 s") for t in texts)
+    assert json.dumps(thread).count(f"new work {rid[:8]}") == 1
+
+
+def test_follows_are_bounded_and_tail_stop_ends_the_callers(follow_bot: Callable[..., Bot]) -> None:
+    bot = follow_bot(max_follows=1)
+    bot.send("orders --follow 5m", command="/tail", user_id="U0FIRST")
+    wait_for_text(bot, "Following with CloudWatch Logs Live Tail.")
+
+    _, url = bot.send("orders --follow 1m", command="/tail", user_id="U0SECOND")
+    refused = bot.reply_to(url)
+    _, url = bot.send("stop", command="/tail", user_id="U0SECOND")
+    nothing = bot.reply_to(url)
+    _, url = bot.send("stop", command="/tail", user_id="U0FIRST")
+    stopping = bot.reply_to(url)
+
+    assert refused["response_type"] == "ephemeral"
+    assert refused["text"] == "1 follow already running, the most this bot runs at once. Try again when one has ended."
+    assert nothing["text"] == "You have no follows running."
+    assert stopping["text"] == "Stopping 1 follow (`/aws/lambda/orders`); each says so in its thread."
+    wait_for_text(bot, "Stopped following: stopped with `/tail stop`", timeout=15)
+    assert running(bot.runtime.store) == []
+
+
+def test_on_lambda_a_follow_ends_before_the_invocation_must(
+    tmp_path: Path, seed_group: Seeder, aws_clients: AwsClients, store: Any, settings: Any
+) -> None:
+    """The Lambda handler sets WORK_DEADLINE around the lazy half; a follow asked for 5 minutes with
+    12 s left stops at the deadline and says why."""
+    from bot.runtime import Runtime
+
+    seed_group(GROUP, "classic_python.jsonl")
+    posted: list[Any] = []
+    runtime = Runtime(settings, aws_clients, store)
+    token = WORK_DEADLINE.set(time.time() + 12)
+    try:
+        ctx = runtime.context("U0LAMBDA", CHANNEL, post=lambda _channel, reply: posted.append(reply))
+    finally:
+        WORK_DEADLINE.reset(token)
+
+    reply = handle("orders --follow 5m", ctx)
+    assert reply.afterwards is not None and "(The bot's Lambda function may not run longer.)" in json.dumps(
+        reply.blocks
+    )
+    started = time.monotonic()
+    reply.afterwards(ctx, True)
+
+    assert 9 < time.monotonic() - started < 20
+    last = posted[-1].text
+    assert last.startswith("Stopped following: the bot's Lambda function is near its timeout")
+    assert all(p.thread_key == reply.replace_key for p in posted)
