@@ -1,9 +1,11 @@
 """/tail and the log forwarder: Lambda logs in Slack, grouped per invocation, none lost.
 
-`/tail <function | log group> [--since 15m] [--filter P] [--limit N] [--region R]` reads
+`/tail <function | log group> [--since 15m] [--filter P] [--follow 5m] [--limit N] [--region R]` reads
 FilterLogEvents (`query`, on the paging core in `events`), groups per invocation
 (`lambda_format`, `invocations`) and renders one block group per invocation (`render_text`,
-`pack`, `render`). The forwarder (`forwarder`, Lambda entry `logs_handler`) and the poller
+`pack`, `render`). `--follow` (`follow`) then posts new invocations into the first reply's thread,
+from Live Tail or polling (`sources`), holding unfinished ones briefly (`pending`), in a bounded
+slot (`follows`, which `/tail stop` also uses). The forwarder (`forwarder`, Lambda entry `logs_handler`) and the poller
 (`poller`, a job in `opsbot serve`) send the routes of `[commands.tail]` (`options`) to their
 channels the same way; `subscribe` sets up the subscription filter for `opsbot logs`.
 """
@@ -39,12 +41,14 @@ and its lines beneath.
 • `/tail /ecs/web --since 2h` — any log group; `--since` takes 30s, 15m, 2h, 1d or an ISO time.
 • `--filter ERROR` — a CloudWatch Logs filter pattern (one word); `--limit N` — at most N events \
 (default 2,000); `--region R`.
+• `/tail orders --follow 5m` — then new invocations, for 10s to 30m, into the reply's thread \
+(CloudWatch Logs Live Tail where the account allows it, else polling); `/tail stop` ends your follows.
 What does not fit in one message comes as a text file."""
 
 COMMAND = SlashCommand(
     name=NAME,
     summary="Recent Lambda and CloudWatch Logs output, grouped per invocation",
-    usage_hint="<function | log-group> [--since 15m] [--filter PATTERN] [--limit N] [--region R]",
+    usage_hint="<function | log-group> [--since 15m] [--filter PATTERN] [--follow 5m] [--limit N] [--region R] | stop",
     help=HELP,
     handle=handle,
     jobs=(JOB,),

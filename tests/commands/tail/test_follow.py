@@ -9,15 +9,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from bot import lambda_handler
 from bot.aws import AwsClients
-from bot.runtime import WORK_DEADLINE
+from bot.local.slack_requests import slash_command_form
+from bot.local.slack_standin import SlackStandIn
 from commands import COMMANDS
-from commands.tail import handle
 from commands.tail.follows import running
+from tests.bot.conftest import lambda_env  # noqa: F401 (a fixture)
+from tests.bot.test_lambda_handler import CONTEXT, _invoke_counting, _signed_event
 from tests.commands.tail.conftest import Seeder, put_events
 from tests.conftest import Bot
 
@@ -143,29 +147,22 @@ def test_follows_are_bounded_and_tail_stop_ends_the_callers(follow_bot: Callable
 
 
 def test_on_lambda_a_follow_ends_before_the_invocation_must(
-    tmp_path: Path, seed_group: Seeder, aws_clients: AwsClients, store: Any, settings: Any
+    lambda_env: SlackStandIn,  # noqa: F811 (the fixture imported above)
+    seed_group: Seeder,
 ) -> None:
-    """The Lambda handler sets WORK_DEADLINE around the lazy half; a follow asked for 5 minutes with
-    12 s left stops at the deadline and says why."""
-    from bot.runtime import Runtime
-
+    """The lazy half of `/tail orders --follow 5m` in an invocation with 32 s left: the follow runs
+    (its posts pumped out meanwhile, as nothing sends in the background on Lambda), stops 20 s
+    before the timeout, says why in the thread, and the invocation returns in time."""
     seed_group(GROUP, "classic_python.jsonl")
-    posted: list[Any] = []
-    runtime = Runtime(settings, aws_clients, store)
-    token = WORK_DEADLINE.set(time.time() + 12)
-    try:
-        ctx = runtime.context("U0LAMBDA", CHANNEL, post=lambda _channel, reply: posted.append(reply))
-    finally:
-        WORK_DEADLINE.reset(token)
-
-    reply = handle("orders --follow 5m", ctx)
-    assert reply.afterwards is not None and "(The bot's Lambda function may not run longer.)" in json.dumps(
-        reply.blocks
-    )
+    form = slash_command_form("/tail", "orders --follow 5m", lambda_env.new_response_url(), channel_id=CHANNEL)
+    _, (invocation,) = _invoke_counting(_signed_event(form))
     started = time.monotonic()
-    reply.afterwards(ctx, True)
+    context = SimpleNamespace(**vars(CONTEXT), get_remaining_time_in_millis=lambda: 32_000)
 
-    assert 9 < time.monotonic() - started < 20
-    last = posted[-1].text
-    assert last.startswith("Stopped following: the bot's Lambda function is near its timeout")
-    assert all(p.thread_key == reply.replace_key for p in posted)
+    assert lambda_handler.slack_handler(json.loads(invocation["Payload"]), context)["statusCode"] == 200
+
+    assert time.monotonic() - started < 32
+    parent, thread = wait_for_text(Bot(lambda_env, "", lambda_handler._runtime()), "Stopped following", timeout=1)
+    assert "(The bot's Lambda function may not run longer.)" in json.dumps(parent["blocks"])
+    assert thread[-1]["text"].startswith("Stopped following: the bot's Lambda function is near its timeout")
+    assert running(lambda_handler._runtime().store) == []
