@@ -31,7 +31,7 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """How long and how often to keep trying; every figure is in seconds."""
+    """How long and how often to keep trying (in seconds), and how fast Slack may be sent to."""
 
     first_retry: float = 1.0
     max_retry: float = 30.0  # the backoff's cap (Retry-After is honoured even when longer)
@@ -40,6 +40,11 @@ class DeliveryPolicy:
     late_after: float = 30.0  # a reply this late says so
     sweep_every: float = 10.0  # how often `opsbot serve` looks for records no lane is sending
     wait: float = 120.0  # how long a Lambda invocation keeps delivering before it returns
+    # Slack's posting limits: about 1 message a second per channel, short bursts allowed, and a
+    # workspace-wide ceiling of several hundred a minute.
+    channel_burst: float = 3
+    workspace_per_minute: float = 300
+    workspace_burst: float = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DeliveryPolicy:
@@ -52,6 +57,9 @@ class DeliveryPolicy:
             "late_after": "OPSBOT_DELIVERY_LATE_SECONDS",
             "sweep_every": "OPSBOT_DELIVERY_SWEEP_SECONDS",
             "wait": "OPSBOT_DELIVERY_WAIT_SECONDS",
+            "channel_burst": "OPSBOT_DELIVERY_CHANNEL_BURST",
+            "workspace_per_minute": "OPSBOT_DELIVERY_WORKSPACE_PER_MINUTE",
+            "workspace_burst": "OPSBOT_DELIVERY_WORKSPACE_BURST",
         }
         values = {}
         for field_name, variable in names.items():
@@ -61,7 +69,7 @@ class DeliveryPolicy:
             try:
                 values[field_name] = float(raw)
             except ValueError:
-                raise SettingsError(f"{variable}: expected a number of seconds, got {raw!r}") from None
+                raise SettingsError(f"{variable}: expected a number, got {raw!r}") from None
             if values[field_name] <= 0:
                 raise SettingsError(f"{variable}: must be more than 0, got {raw!r}")
         return cls(**values)

@@ -11,6 +11,7 @@ from bot.local.slack_standin import SlackStandIn
 from bot.settings import load_settings
 from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, code_sections, fit_blocks, section
 from bot.slack.delivery import ChannelPacer, SlackDelivery, SlackProgress, make_web_client
+from bot.slack.outbox import DeliveryPolicy
 from bot.state import Store
 
 
@@ -23,6 +24,31 @@ def test_pacer_spaces_one_channel_but_not_others() -> None:
     assert pacer.reserve("C2") == 0
     now[0] = 110.0
     assert pacer.reserve("C1") == 0
+
+
+def test_a_quiet_channel_may_burst_and_then_goes_one_a_second() -> None:
+    now = [100.0]
+    pacer = ChannelPacer(interval=1.0, clock=lambda: now[0], burst=3)
+    assert [pacer.reserve("C1") for _ in range(5)] == [0, 0, 0, 1.0, 2.0]
+    now[0] = 110.0  # quiet again: another burst
+    assert [pacer.reserve("C1") for _ in range(4)] == [0, 0, 0, 1.0]
+    assert not pacer.try_reserve("C1")
+
+
+def test_the_workspace_bucket_holds_posts_across_channels() -> None:
+    now = [100.0]
+    pacer = ChannelPacer(interval=1.0, clock=lambda: now[0], workspace_per_minute=120, workspace_burst=4)
+    # One message to each of six channels: four go at once, then one every half second.
+    assert [pacer.reserve(f"C{n}") for n in range(6)] == [0, 0, 0, 0, 0.5, 1.0]
+    assert pacer.reserve("C0") == 1.5  # its channel would allow 1.0; the workspace says 1.5
+
+
+def test_the_delivery_paces_as_its_policy_says() -> None:
+    pacer = ChannelPacer.for_policy(DeliveryPolicy.from_env({"OPSBOT_DELIVERY_WORKSPACE_PER_MINUTE": "60"}))
+    assert [round(pacer.reserve("C1"), 1) for _ in range(4)] == [0, 0, 0, 1.0]  # the default burst of 3
+    assert pacer.reserve("C2") == 0  # another channel; the workspace's burst of 20 is not used up
+    waits = [pacer.reserve(f"D{n}") for n in range(16)]  # 5 posts so far: 15 more burst, the next waits
+    assert waits[:15] == [0] * 15 and round(waits[15], 1) == 1.0
 
 
 def test_pacer_holds_across_threads() -> None:

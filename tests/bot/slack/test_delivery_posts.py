@@ -94,4 +94,4 @@ def test_an_ok_false_answer_is_a_logged_refusal_not_a_delivery(
     with caplog.at_level(logging.ERROR, logger="bot.slack.delivery"):
         delivery_to(standin, store).post(CHANNEL, Reply("")).result(timeout=10)  # nothing to show: no_text
     assert len(standin.calls_to("chat.postMessage")) == 1, "not retried"
-    assert [r.getMessage() for r in caplog.records] == [f"Slack refused a post to {CHANNEL}, dropped: 200 no_text"]
+    assert [r.getMessage() for r in caplog.records] == [f"Slack refused a post to {CHANNEL}, dropped: no_text"]
