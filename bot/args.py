@@ -1,6 +1,7 @@
 """What every slash command's text means: one tokenizer, declared flags, typed values, one style of complaint.
 
-Slack text is not shell: no quoting, it is whitespace-split and every word checked. A command
+Slack text is not shell: no quoting, it is whitespace-split and every word checked (a `phrase`
+flag takes the words up to the next flag). A command
 declares a `Syntax` (its flags and how many positional words it takes); `parse_args` returns the
 words and the flags' checked values, or raises one `UsageError` that names the flag and echoes
 the offending word only through `shown()`.
@@ -40,6 +41,8 @@ class Flag(Generic[T]):
     name: str  # "--region", lower case
     takes: str = ""  # what the value is, for the complaint: "a whole number from 1 to 100"; "" for a switch
     check: Callable[[str], T] | None = None  # the value's type and range, raising BadValue; None: a switch
+    # The value is every word up to the next `--flag` (a CloudWatch pattern such as `{ $.level = "ERROR" }`).
+    phrase: bool = False
 
     def read(self, raw: str) -> T:
         """The checked value of `raw`, or the complaint every command words the same way."""
@@ -95,10 +98,11 @@ def parse_args(text: str, syntax: Syntax) -> Args:
     flags = {flag.name: flag for flag in syntax.flags}
     words: list[str] = []
     values: dict[str, object] = {}
-    typed = iter(text.split())
-    for word in typed:
-        if word.startswith(_DASHES):
-            word = "--" + word[1:]
+    typed = [("--" + word[1:]) if word.startswith(_DASHES) else word for word in text.split()]
+    at = 0
+    while at < len(typed):
+        word = typed[at]
+        at += 1
         if not word.startswith("-") or _NOT_AN_OPTION.fullmatch(word):
             words.append(word)
             continue
@@ -111,7 +115,15 @@ def parse_args(text: str, syntax: Syntax) -> Args:
             raise UsageError(f"Give `{name}` once.")
         if flag.check is None and eq:
             raise UsageError(f"`{name}` takes no value.")
-        values[name] = True if flag.check is None else flag.read(value if eq else next(typed, ""))
+        if flag.check is None:
+            values[name] = True
+            continue
+        parts = [value] if eq else []
+        if not eq and at < len(typed) and not (flag.phrase and typed[at].startswith("--")):
+            parts, at = [typed[at]], at + 1
+        while flag.phrase and at < len(typed) and not typed[at].startswith("--"):
+            parts, at = [*parts, typed[at]], at + 1
+        values[name] = flag.read(" ".join(parts))
     if len(words) > syntax.words:
         raise UsageError(f"{shown(words[syntax.words], first=True)} was not expected: {syntax.extra_word}.")
     return Args(tuple(words), values)

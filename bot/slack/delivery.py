@@ -131,6 +131,7 @@ class SlackDelivery:
         self._lanes: dict[str, threading.Thread] = {}
         self._again: set[str] = set()  # lanes that got a record while their thread was finishing
         self._waiting: dict[str, Future[bool]] = {}
+        self._failed_at: dict[str, float] = {}  # lane -> when Slack last failed a record of it
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -208,6 +209,10 @@ class SlackDelivery:
             threads = list(self._lanes.values())
         for thread in threads:
             thread.join(max(0.0, until - time.time()))
+        if not self._background:
+            # The function is frozen once it returns: what it still holds goes back now, not when
+            # its lease runs out, so the next invocation can send it.
+            self.outbox.release_mine()
 
     def _enqueue(
         self, lane: str, channel: str, kind: str, body: dict[str, Any], paced: bool, url: str = ""
@@ -280,10 +285,10 @@ class SlackDelivery:
             return True
         key, record = head
         if self.outbox.held_by_other(record):
-            if self._background:
-                return True  # its holder sends this lane; the sweep looks again once the lease is out
-            self._pause(record["lease_until"], until)
-            return False
+            # Its holder, alive, sends this lane (and hands back what it cannot before it returns);
+            # waiting here would only bill a Lambda invocation. The sweep, or the next invocation,
+            # looks again once a dead holder's lease is out.
+            return True
         mine = self.outbox.take(key, record)
         if mine is None:
             return False  # it changed under us: look again
@@ -312,6 +317,7 @@ class SlackDelivery:
             self._done(key, sent=False)
         else:
             log.warning("a %s to %s failed (%s); it stays queued", mine["kind"], lane, outcome.reason)
+            self._failed_at[lane] = time.time()
             self.outbox.retry_later(key, mine, outcome.retry_after)
         return False
 
@@ -329,7 +335,9 @@ class SlackDelivery:
 
     def _attempt(self, record: Record) -> Outcome:
         late = time.time() - record["queued_at"]
-        note = late_note(late) if late > self.policy.late_after else ""
+        # Late because Slack failed it or what was ahead of it, or only because of the pace?
+        failed = record.get("attempts", 0) > 0 or self._failed_at.get(record.get("lane", ""), 0) >= record["queued_at"]
+        note = late_note(late, failed) if late > self.policy.late_after else ""
         body = record["body"]
         try:
             if record["kind"] == "respond":

@@ -81,13 +81,16 @@ class DeliveryPolicy:
         return float(min(self.max_retry, self.first_retry * 2 ** min(attempts - 1, 30)))
 
 
-def late_note(seconds: float) -> str:
+def late_note(seconds: float, failed: bool = True) -> str:
+    """What a late message says: Slack failed it (`failed`), or it only waited its turn in the pace."""
     if seconds < 90:
         took = f"{seconds:.0f} s"
     elif seconds < 90 * 60:
         took = f"{seconds / 60:.0f} min"
     else:
         took = f"{seconds / 3600:.1f} h"
+    if not failed:
+        return f"Delivered {took} late: it waited its turn behind earlier messages to this channel."
     return f"Delivered late: Slack was unreachable for {took}."
 
 
@@ -152,6 +155,12 @@ class Outbox:
     def release(self, key: str, record: Record) -> None:
         """Let any process take the record at once (a Lambda invocation that has to return)."""
         self.store.claim(NAMESPACE, key, record, {**record, "owner": "", "lease_until": 0.0})
+
+    def release_mine(self) -> None:
+        """Hand back every record this process holds."""
+        for key, record in self.records():
+            if record.get("owner") == self.owner:
+                self.release(key, record)
 
     def remove(self, key: str) -> None:
         self.store.delete(NAMESPACE, key)

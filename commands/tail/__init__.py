@@ -39,7 +39,8 @@ duration, memory, cold start, status (:large_green_circle: ok, :red_circle: erro
 and its lines beneath.
 • `/tail orders` — the function `orders` (its log group `/aws/lambda/orders`), the last 15 minutes.
 • `/tail /ecs/web --since 2h` — any log group; `--since` takes 30s, 15m, 2h, 1d or an ISO time.
-• `--filter ERROR` — a CloudWatch Logs filter pattern (one word); `--limit N` — at most N events \
+• `--filter ERROR` — a CloudWatch Logs filter pattern, up to the next flag (`--filter "Task timed out"`, \
+`--filter { $.level = "ERROR" }`); `--limit N` — at most N events \
 (default 2,000); `--region R`.
 • `/tail orders --follow 5m` — then new invocations, for 10s to 30m, into the reply's thread \
 (CloudWatch Logs Live Tail where the account allows it, else polling); `/tail stop` ends your follows.

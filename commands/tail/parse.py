@@ -38,7 +38,7 @@ def _follow(word: str) -> timedelta:
     return span
 
 
-FILTER = Flag("--filter", "a CloudWatch Logs filter pattern without spaces, such as ERROR", _pattern)
+FILTER = Flag("--filter", "a CloudWatch Logs filter pattern, such as ERROR", _pattern, phrase=True)
 LIMIT = number_flag("--limit", 1, MAX_LIMIT)
 FOLLOW = Flag("--follow", "a time such as 90s or 5m", _follow)
 

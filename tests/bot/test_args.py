@@ -14,6 +14,7 @@ from bot.args import (
     TOP,
     Args,
     BadValue,
+    Flag,
     Syntax,
     known_regions,
     moment,
@@ -202,3 +203,25 @@ def test_since_flag_returns_an_aware_datetime() -> None:
 def test_a_switch_is_true_when_given() -> None:
     verbose = switch("--verbose")
     assert parse_args("\u2013VERBOSE", Syntax((verbose,))).has(verbose)
+
+
+PATTERN = Flag("--filter", "a pattern", str, phrase=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "words"),
+    [
+        ('orders --filter { $.level = "ERROR" } --top 3', '{ $.level = "ERROR" }', ("orders",)),
+        ('orders --filter "Task timed out"', '"Task timed out"', ("orders",)),
+        ("orders --filter=ERROR -DEBUG \u2014top 3", "ERROR -DEBUG", ("orders",)),  # `-term` excludes in CloudWatch
+        ("orders --filter ERROR", "ERROR", ("orders",)),
+    ],
+)
+def test_a_phrase_flag_takes_the_words_up_to_the_next_flag(text: str, pattern: str, words: tuple[str, ...]) -> None:
+    args = parse_args(text, Syntax((PATTERN, TOP), words=1))
+
+    assert args.get(PATTERN) == pattern and args.words == words
+
+
+def test_a_phrase_flag_with_nothing_after_it_says_so() -> None:
+    assert refused("orders --filter --top 3", Syntax((PATTERN, TOP), words=1)) == "`--filter` needs a pattern."

@@ -95,3 +95,28 @@ def test_an_ok_false_answer_is_a_logged_refusal_not_a_delivery(
         delivery_to(standin, store).post(CHANNEL, Reply("")).result(timeout=10)  # nothing to show: no_text
     assert len(standin.calls_to("chat.postMessage")) == 1, "not retried"
     assert [r.getMessage() for r in caplog.records] == [f"Slack refused a post to {CHANNEL}, dropped: no_text"]
+
+
+def test_a_post_late_only_for_the_pace_says_so_and_not_that_slack_was_down(standin: SlackStandIn, store: Store) -> None:
+    client = WebClient(token=standin.bot_token, base_url=standin.api_url)
+    delivery = SlackDelivery(client, store, DeliveryPolicy(late_after=0.5), pacer=ChannelPacer(0.8))
+    for n in range(3):
+        last = delivery.post(CHANNEL, Reply(f"batch {n}"))
+    last.result(timeout=10)
+
+    first, _, third = (m["text"] for m in standin.messages(CHANNEL))
+    assert first == "batch 0"
+    assert third.startswith("batch 2\n_Delivered 2 s late: it waited its turn behind earlier messages")
+
+
+def test_a_post_held_by_a_failure_ahead_of_it_says_slack_was_unreachable(standin: SlackStandIn, store: Store) -> None:
+    client = WebClient(token=standin.bot_token, base_url=standin.api_url)
+    policy = DeliveryPolicy(late_after=0.5, first_retry=1.2)
+    standin.fail_next("chat.postMessage", status=503)
+    delivery = SlackDelivery(client, store, policy, pacer=ChannelPacer(0.0))
+    delivery.post(CHANNEL, Reply("first"))
+    delivery.post(CHANNEL, Reply("second")).result(timeout=10)
+
+    assert [m["text"].split("\n")[1] for m in standin.messages(CHANNEL)] == [
+        "_Delivered late: Slack was unreachable for 1 s._"
+    ] * 2
