@@ -1,4 +1,5 @@
-"""deploy/iam-policy.json grants only actions that exist, and every operation the bot calls."""
+"""deploy/iam-policy.json grants only actions that exist, and every operation the bot calls; the
+`opsbot logs subscribe` statements exactly what a recorded run of it on moto calls."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from bot.aws import AwsClients
+from bot.local.seeds_capacity import demo_account, deployment_package
+from commands.tail.subscribe import Subscription, subscribe, unsubscribe
+from tests.deploy.test_templates import RecordingAws
 
 POLICY = Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
 # boto3 service name for each IAM prefix used in the policy.
@@ -62,3 +68,27 @@ def test_the_ssh_key_is_readable_only_as_one_object_decrypted_only_through_s3() 
     condition = decrypt["Condition"]["StringEquals"]
     assert condition["kms:ViaService"].startswith("s3.")
     assert condition["kms:EncryptionContext:aws:s3:arn"] == key_object["Resource"]
+
+
+def test_the_subscribe_statements_grant_exactly_what_opsbot_logs_subscribe_and_unsubscribe_call(moto: str) -> None:
+    builder = AwsClients()
+    function = builder.client("lambda").create_function(
+        FunctionName="opsbot-logs",
+        Runtime="python3.13",
+        Role=demo_account(builder).role_arn,
+        Handler="bot.lambda_handler.logs_handler",
+        Code={"ZipFile": deployment_package(100, seed=1)},
+    )["FunctionArn"]
+    builder.client("logs").create_log_group(logGroupName="/aws/lambda/orders")
+    recording = RecordingAws()
+    for _ in range(2):  # the second time, the permission is there and the filter is rewritten
+        subscribe(recording, Subscription("/aws/lambda/orders", function, "ERROR"))
+    for _ in range(2):  # the second time, there is nothing to undo
+        unsubscribe(recording, "/aws/lambda/orders", function)
+
+    statements = {s["Sid"]: s for s in json.loads(POLICY.read_text())["Statement"]}
+    granted = {"logs:DescribeLogGroups"}  # in TailRead: the group's ARN for the permission
+    for sid in ("LogsSubscribeOperatorOnly", "LogsSubscribePermissionOperatorOnly"):
+        granted |= set(statements[sid]["Action"])
+    assert recording.called == granted, sorted(recording.called ^ granted)
+    assert "logs:DescribeLogGroups" in statements["TailRead"]["Action"]

@@ -51,7 +51,7 @@ def function_templates() -> dict[Path, list[dict[str, Any]]]:
         functions = [
             {**defaults, **r["Properties"]}
             for r in doc["Resources"].values()
-            if r["Type"] == "AWS::Serverless::Function"
+            if isinstance(r, dict) and r["Type"] == "AWS::Serverless::Function"  # not an Fn::ForEach loop
         ]
         if functions:
             found[path] = functions
