@@ -266,6 +266,15 @@ def test_the_role_grants_what_the_bot_calls_on_lambda(moto: str, monkeypatch: py
     builder = AwsClients()
     seed_demo_functions(builder)
     seed_eb_environments(builder)
+    logs = builder.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/orders")
+    logs.create_log_stream(logGroupName="/aws/lambda/orders", logStreamName="s")
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName="/aws/lambda/orders",
+        logStreamName="s",
+        logEvents=[{"timestamp": now - 1000, "message": "START RequestId: 1f0a2b3c-0001-4d5e-8f90-a1b2c3d4e5f6"}],
+    )
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name="/opsbot/slack-bot-token", Value="xoxb-standin", Type="SecureString")
     ssm.put_parameter(Name="/opsbot/slack-signing-secret", Value=SIGNING_SECRET, Type="SecureString")
@@ -327,3 +336,8 @@ def run_the_bot(service: LambdaService, slack: SlackStandIn) -> None:
     assert slack.replies_to(url)[0]["text"].startswith("Pruned us-east-1: deleted 12 of 12 versions")
     command("/eb-ip revoke me")
     assert get("/eb/shop-prod/ip", token) == 401
+    assert "invocation" in command("/tail orders")["text"]
+    # A follow runs in the lazy invocation (10 s here) and posts its first message to the channel.
+    follow = slash_command_form("/tail", "orders --follow 10s", slack.new_response_url())
+    assert service.request(signed_event(follow))["statusCode"] == 200
+    assert any("Stopped following" in json.dumps(m) for m in slack.messages("C0DEMO"))
