@@ -199,7 +199,7 @@ class SlackStandIn:
             return answer
 
     @staticmethod
-    def _injected(method: str, status: int, retry_after: int, error: str) -> Answer:
+    def _injected(method: str, status: int, retry_after: int, error: str = "") -> Answer:
         if status == 0:
             return HANG_UP
         error = error or ("ratelimited" if status == 429 else "internal_error")
