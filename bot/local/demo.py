@@ -26,6 +26,7 @@ from bot.local.aws import local_aws
 from bot.local.demo_html import write_html
 from bot.local.demo_scores import SCORES_CONFIG, scores_scene
 from bot.local.demo_ssh import ssh_scene
+from bot.local.demo_tail import TAIL_CONFIG, forwarder_scene, tail_scene
 from bot.local.slack_requests import button_press_form, send_signed, slash_command_form
 from bot.local.slack_standin import SlackStandIn
 from bot.reply import Reply
@@ -180,8 +181,9 @@ def capacity_scene(bot: DemoBot) -> None:
     bot.slash("/lambda-capacity --refresh")
 
 
-SCENES: list[Scene] = [eb_ip_scene, capacity_scene, scores_scene, ssh_scene]
-DEMO_CONFIG = SCORES_CONFIG  # the demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need
+SCENES: list[Scene] = [eb_ip_scene, capacity_scene, scores_scene, tail_scene, forwarder_scene, ssh_scene]
+# The demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need.
+DEMO_CONFIG = SCORES_CONFIG + "\n" + TAIL_CONFIG
 
 
 def print_transcript(transcript: list[Entry]) -> None:

@@ -9,7 +9,27 @@ import pytest
 
 from bot.local.demo import run_demo
 from bot.local.demo_ssh import ssh_scene
+from bot.local.demo_tail import forwarder_scene, tail_scene
+from bot.local.seeds_logs import ORDERS, ORDERS_JSON, request_id
 from bot.local.sshd import SshdUnavailable, find_sshd
+
+
+def no_crash(printed: str) -> bool:
+    """No Python traceback of the demo's own; the logs it shows hold one, behind /tail's error mark."""
+    return not re.search(r"^\s*Traceback", printed, re.M)
+
+
+def exchange(printed: str, said: str) -> str:
+    """The one exchange of the printed transcript that begins with `said`, with what it showed."""
+    (found,) = [block for block in printed.split("\n\n") if re.match(rf"\S+> {re.escape(said)}    \[", block)]
+    return found
+
+
+def section(printed: str, note: str, until: str = "") -> str:
+    """From the narration that starts with `note` to the next one (or to the one that starts with `until`)."""
+    start = printed.index(f"\n== {note}")
+    end = printed.find(f"\n== {until}", start + 1)
+    return printed[start : end if end > 0 else None]
 
 
 def sshd_installed() -> bool:
@@ -41,11 +61,13 @@ def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.Ca
     assert "StrictHostKeyChecking accept-new" in printed
     assert "Only opsbot admins may delete Lambda versions" in printed
     assert "Pruned us-east-1: deleted 12 of 12 versions, freed 3.6 MiB" in printed
-    assert "Traceback" not in printed
+    assert no_crash(printed)
     assert "Polling `gameday` every 10 s. The first poll stored 6 scores." in printed
     assert "Marked `load spike` on `gameday`" in printed
     assert "Lead change: *Lambda Llamas* overtakes Unicorn Ops." in printed
     assert re.search(r"opsbot poller> .* \[4 messages, \d+ edits in place\]", printed)
+    assert "*orders since " in printed and "*orders-json since " in printed
+    assert printed.count("[each invocation once]") == 2  # the forwarder's channel and the poller's
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<h1>opsbot demo</h1>" in page and "shop-prod-2" in page
     charts = re.findall(r"<img src='([^']*scores-gameday-[^']*\.png)'", page)
@@ -82,4 +104,62 @@ def test_without_sshd_the_ssh_scene_says_plainly_that_it_is_skipped(
     assert run_demo(tmp_path / "out", scenes=[ssh_scene]) == 0
     printed = capsys.readouterr().out
     assert "== SSH scene skipped: OpenSSH's sshd is not installed (Debian: apt-get install openssh-server)." in printed
-    assert "/eb-ip" not in printed and "Traceback" not in printed
+    assert "/eb-ip" not in printed and no_crash(printed)
+
+
+def test_the_tail_scene_shows_every_status_in_both_log_formats_and_the_forwarder_posts_each_line_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_demo(tmp_path / "out", scenes=[tail_scene, forwarder_scene]) == 0
+    printed = capsys.readouterr().out
+    assert no_crash(printed)
+
+    def header(text: str, function: str, n: int) -> str:
+        (line,) = [line for line in text.splitlines() if request_id(function, n) in line]
+        return line
+
+    classic = exchange(printed, f"/tail {ORDERS}")
+    assert "4 invocations" in classic
+    cold, warm, failed, timed_out = (header(classic, ORDERS, n) for n in range(1, 5))
+    assert ":large_green_circle:" in cold and cold.endswith("· cold start, init 412.77 ms · ok")
+    assert ":large_green_circle:" in warm and warm.endswith("· 91 of 256 MB · ok")
+    assert ":red_circle:" in failed and failed.endswith("· *error*")
+    assert ":red_circle:" in timed_out and timed_out.endswith("· 3.00 s (billed 3.00 s) · 95 of 256 MB · *timeout*")
+    assert "✖ KeyError: 'card_token'" in classic and "✖ Traceback (most recent call last):" in classic
+    assert "✖ Task timed out after 3.00 seconds" in classic
+    assert "REPORT RequestId" not in classic and "START RequestId" not in classic  # read, not pasted
+
+    json_format = exchange(printed, f"/tail {ORDERS_JSON} --since 1h")
+    assert "3 invocations" in json_format
+    cold, failed, oom = (header(json_format, ORDERS_JSON, n) for n in range(1, 4))
+    assert cold.endswith("· 88 of 512 MB · cold start, init 301.5 ms · ok")
+    assert failed.endswith("· *error (ZeroDivisionError)*")
+    assert oom.endswith("· 512 of 512 MB · *out of memory (Runtime.OutOfMemory)*")
+    assert '"orderId": 2041' in json_format and "stock for sku 8812 is low" in json_format
+    assert "✖ ZeroDivisionError: division by zero" in json_format
+    assert '"type":"platform.report"' not in json_format and "platform.start" not in json_format
+
+    filtered = exchange(printed, f"/tail {ORDERS} --filter ERROR")
+    assert "(filtered)" in filtered and "payment gateway answered 502 for order 1043" in filtered
+    assert "charging order" not in filtered
+    assert exchange(printed, "/tail no-such-function").endswith(
+        "opsbot (only you): There is no log group `/aws/lambda/no-such-function` in us-east-1."
+    )
+
+    forwarded = section(printed, "The forwarder:", until="Without the forwarder Lambda")
+    posts = "\n\n".join(b for b in forwarded.split("\n\n") if b.startswith("CloudWatch Logs> "))
+    for n in range(1, 5):  # each invocation, and each of its lines, in the channel once
+        assert posts.count(request_id(ORDERS, n)) == 1, posts
+        assert posts.count(f"charging order {1040 + n} ") == 1, posts
+    assert posts.count("✖ Task timed out after 3.00 seconds") == 1
+    assert posts.count("✖ KeyError: 'card_token'") == 1
+    assert "1 message to #C0LOGS after 3 attempts (503, then 429 Retry-After: 1, then ok)" in posts
+    assert '"status": "duplicate"' in posts and "0 messages to #C0LOGS" in posts
+    polled = section(printed, "Without the forwarder Lambda")
+    polls = "\n\n".join(b for b in polled.split("\n\n") if b.startswith("opsbot poller> "))
+    assert [polls.count(request_id(ORDERS_JSON, n)) for n in range(1, 5)] == [1, 1, 1, 1], polls
+    assert "[0 new events, 0 messages to #C0LOGSPOLL]" in polls
+
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<span class=who>CloudWatch Logs</span>" in page
+    assert "✖ Task timed out after 3.00 seconds</pre>" in page and "<b>timeout</b>" in page
