@@ -28,8 +28,19 @@ img { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
+# The emoji codes the bot's replies use, as Slack draws them.
+EMOJI = {
+    ":large_green_circle:": "\U0001f7e2",
+    ":red_circle:": "\U0001f534",
+    ":white_circle:": "\u26aa",
+    ":warning:": "\u26a0\ufe0f",
+    ":white_check_mark:": "\u2705",
+}
+_EMOJI = re.compile("|".join(re.escape(code) for code in EMOJI))
+
+
 def mrkdwn(text: str) -> str:
-    """Enough of Slack's mrkdwn for the demo: code blocks, code, bold, italics, links."""
+    """Enough of Slack's mrkdwn for the demo: code blocks, code, bold, italics, links, emoji codes."""
     # Slack's own escapes first, so that "&amp;" shows as "&", not as "&amp;amp;".
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     parts = re.split(r"```(.*?)```", text, flags=re.S)
@@ -38,7 +49,7 @@ def mrkdwn(text: str) -> str:
         if i % 2:
             out.append(f"<pre>{html.escape(part.strip(chr(10)))}</pre>")
             continue
-        s = html.escape(part)
+        s = _EMOJI.sub(lambda found: EMOJI[found[0]], html.escape(part))
         s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
         s = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", s)
         s = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", s)

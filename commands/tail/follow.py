@@ -26,7 +26,7 @@ from commands.tail.follows import RunningFollow, ask_to_stop, release, stop_aske
 from commands.tail.invocations import group_invocations
 from commands.tail.options import TailOptions
 from commands.tail.parse import TailRequest
-from commands.tail.pending import PendingEvents
+from commands.tail.pending import DEFAULT_HOLD_MS, PendingEvents
 from commands.tail.render import log_reply
 from commands.tail.sources import Delivered, LiveTail, Polling
 from commands.tail.tail import Shown
@@ -99,7 +99,8 @@ class _Follower:
         self.delivered = Delivered()
         for event in plan.shown.events:
             self.delivered.fresh_polled(event)
-        self.pending = PendingEvents()
+        # A filtered read has no REPORT to wait for.
+        self.pending = PendingEvents(hold_ms=0 if plan.request.filter_pattern else DEFAULT_HOLD_MS)
         self.invocations = 0
         self.lines = 0
         self.said_sampled = False
@@ -175,7 +176,7 @@ class _Follower:
     def _post(self, events: list[LogEvent]) -> None:
         if not events:
             return
-        grouped = group_invocations(events)
+        grouped = group_invocations(events, filtered=bool(self.plan.request.filter_pattern))
         self.invocations += len(grouped.invocations)
         self.lines += len(events)
         name = self.plan.request.function or self.plan.request.log_group

@@ -23,6 +23,7 @@ class Status(StrEnum):
     TIMEOUT = "timeout"
     OUT_OF_MEMORY = "out_of_memory"
     UNFINISHED = "unfinished"  # its REPORT has not arrived (yet)
+    UNREPORTED = "unreported"  # a filtered read: the filter left its REPORT out
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ class _Open:
     failure: str | None = None  # the strongest failure seen in its lines
 
 
-def group_invocations(events: Iterable[LogEvent]) -> Grouped:
-    """`events` (any order, any streams) as invocations ordered by start, plus the orphans."""
+def group_invocations(events: Iterable[LogEvent], filtered: bool = False) -> Grouped:
+    """`events` (any order, any streams) as invocations ordered by start, plus the orphans. From a
+    `filtered` read a missing REPORT says nothing about the invocation: it is UNREPORTED."""
     # Stable on equal timestamps, so a START and its first line keep their delivery order.
     ordered = sorted(events, key=lambda e: e.timestamp_ms)
     done: list[_Open] = []
@@ -118,7 +120,7 @@ def group_invocations(events: Iterable[LogEvent]) -> Grouped:
             if record.failure == "timeout" or (record.failure and owner.failure is None):
                 owner.failure = record.failure
     done += current.values()
-    invocations = sorted((_finish(o) for o in done), key=lambda i: i.start)
+    invocations = sorted((_finish(o, filtered) for o in done), key=lambda i: i.start)
     return Grouped(invocations, Orphans(orphans))
 
 
@@ -131,7 +133,7 @@ def _owner(
     return ids[0] if len(ids) == 1 else None
 
 
-def _finish(o: _Open) -> Invocation:
+def _finish(o: _Open, filtered: bool) -> Invocation:
     report = o.report
     return Invocation(
         request_id=o.request_id,
@@ -141,7 +143,7 @@ def _finish(o: _Open) -> Invocation:
         memory_used_mb=report.memory_used_mb if report else None,
         memory_size_mb=report.memory_size_mb if report else None,
         init_ms=report.init_ms if report else None,
-        status=_status(report, o.failure),
+        status=Status.UNREPORTED if filtered and report is None else _status(report, o.failure),
         lines=o.lines,
         error_type=report.error_type if report else None,
     )

@@ -59,7 +59,7 @@ def poll_group(ctx: CommandContext, route: LogRoute, log_group: str, options: Ta
     fresh = cursor.fresh(read.events)
     if not fresh:
         return 0
-    grouped = keep_at_level(group_invocations(fresh), route.min_level)
+    grouped = keep_at_level(group_invocations(fresh, filtered=bool(route.filter_pattern)), route.min_level)
     if grouped.invocations or grouped.orphans.lines:
         name = log_group.removeprefix("/aws/lambda/")
         ctx.post(route.channel, log_reply(name, grouped, ctx.settings.timezone, filename="logs.txt"))

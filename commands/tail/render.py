@@ -30,6 +30,7 @@ STATUS_EMOJI = {
     Status.TIMEOUT: ":red_circle:",
     Status.OUT_OF_MEMORY: ":red_circle:",
     Status.UNFINISHED: ":white_circle:",
+    Status.UNREPORTED: ":white_circle:",
 }
 ORPHAN_EMOJI = ":white_circle:"
 # Room for the heading, the notes and delivery's late note, beside the invocations.

@@ -26,6 +26,7 @@ _LABELS = {
     Status.TIMEOUT: "timeout",
     Status.OUT_OF_MEMORY: "out of memory",
     Status.UNFINISHED: "still running (no REPORT yet)",
+    Status.UNREPORTED: "its REPORT does not match the filter",
 }
 
 
@@ -33,7 +34,7 @@ def status_colour(status: Status) -> str:
     """The attachment colour bar: green ok, red error, timeout or OOM, grey while unfinished."""
     if status is Status.OK:
         return GREEN
-    if status is Status.UNFINISHED:
+    if status in (Status.UNFINISHED, Status.UNREPORTED):
         return GREY
     return RED
 

@@ -40,7 +40,7 @@ def show_tail(request: TailRequest, ctx: CommandContext) -> Shown:
         filter_pattern=request.filter_pattern,
         limit=request.limit,
     )
-    grouped = group_invocations(read.events)
+    grouped = group_invocations(read.events, filtered=bool(request.filter_pattern))
     tz = ctx.settings.timezone
     since = request.since.astimezone(tz)
     title = f"{request.function or request.log_group} since {since:%Y-%m-%d %H:%M:%S %Z}"

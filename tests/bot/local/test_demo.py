@@ -84,6 +84,9 @@ def test_transcript_html_shows_mrkdwn_as_slack_does() -> None:
         '<b>Approved</b> by <b>@U0ADMIN</b>: see <a href="https://x.example">docs</a> &amp; '
         "<code>code</code><br><pre>a &lt; b</pre>"
     )
+    assert mrkdwn(":red_circle: error, :large_green_circle: ok, :unknown_code:") == (
+        "\U0001f534 error, \U0001f7e2 ok, :unknown_code:"
+    )
 
 
 def test_transcript_html_shows_a_table_block_as_a_table() -> None:

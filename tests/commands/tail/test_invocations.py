@@ -75,6 +75,17 @@ def test_an_invocation_without_its_report_yet_is_unfinished() -> None:
     assert pending.duration_ms is None and texts(pending) == ["still working"]
 
 
+def test_from_a_filtered_read_a_missing_report_is_unreported_not_running() -> None:
+    matched = [e for e in load("classic_python.jsonl") if "ERROR" in e.message or "order 42" in e.message]
+    grouped = group_invocations(matched, filtered=True)
+
+    assert grouped.invocations and {i.status for i in grouped.invocations} == {Status.UNREPORTED}
+    # A REPORT the filter did match still decides.
+    reported = group_invocations(load("classic_python.jsonl"), filtered=True)
+    assert by_id(reported)["1f0a2b3c-0001"].status is Status.OK
+    assert by_id(reported)["1f0a2b3c-0005"].status is Status.UNREPORTED
+
+
 def test_lines_outside_any_invocation_are_kept_as_orphans() -> None:
     orphans = group_invocations(load("classic_python.jsonl")).orphans
 
