@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -77,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        # Long work still on worker threads (a follow) ends, so the exit does not wait for it. Not
+        # imported here: a CLI that never loaded bot.command (with boto3) runs no such work.
+        command = sys.modules.get("bot.command")
+        if command is not None:
+            command.SHUTDOWN.set()
 
 
 def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
@@ -152,6 +159,10 @@ def _logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
@@ -175,6 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:  # URLError included: Slack is unreachable
         reason = getattr(exc, "reason", exc)
         raise SettingsError(f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url} ({reason})") from None
+    signal.signal(signal.SIGTERM, _interrupt)  # a stop from systemd, Docker or a platform is Ctrl-C
     delivery.start()  # replies an earlier run queued and could not deliver go out now
     start_background_jobs(COMMANDS, runtime, delivery)
     if socket_mode:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,10 @@ from bot.settings import Settings, SettingsError
 from bot.state import Store
 
 log = logging.getLogger(__name__)
+
+# Set when the process is stopping (Ctrl-C, SIGTERM): long work (a follow) ends at its next step
+# instead of holding the exit, which waits for the worker threads.
+SHUTDOWN = threading.Event()
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
 MAX_TEXT = 1000  # longer command text is refused before any parsing

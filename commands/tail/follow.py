@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 
 from bot.aws import AWS_ERRORS, describe_aws_error, is_aws_error
-from bot.command import CommandContext, CommandError
+from bot.command import SHUTDOWN, CommandContext, CommandError
 from bot.reply import Reply
 from bot.slack.blocks import context
 from bot.text import escape_mrkdwn, plural
@@ -106,14 +106,21 @@ class _Follower:
         self.said_sampled = False
 
     def run(self) -> None:
-        source = self._open()
-        reason = ""
+        source: LiveTail | Polling | None = None
+        reason = "it failed (the error is in the bot's log)"
         try:
+            source = self._open()
             reason = self._loop(source)
+        except KeyboardInterrupt:  # Ctrl-C in the terminal
+            reason = "interrupted"
+        except AWS_ERRORS as exc:
+            log.warning("follow of %s ended: %s", self.plan.request.log_group, exc)
+            reason = f"CloudWatch Logs refused: {describe_aws_error(exc)}"
         finally:
-            source.close()
+            if source is not None:
+                source.close()
             self._post(self.pending.take(_now_ms(), final=True))
-            self._say(f"Stopped following: {reason or 'the bot is shutting down'}. {self._counts()}")
+            self._say(f"Stopped following: {reason}. {self._counts()}")
 
     def _open(self) -> LiveTail | Polling:
         request, group = self.plan.request, self.plan.shown.group
@@ -145,7 +152,9 @@ class _Follower:
             if now >= running.until:
                 if self.plan.cut_by_deadline:
                     return "the bot's Lambda function is near its timeout; run the command again to go on"
-                return f"the {_span(self.plan)} are up"
+                return f"time is up ({_span(self.plan)})"
+            if SHUTDOWN.is_set():
+                return "the bot is shutting down; run the command again once it is back"
             if now - last_check >= _STOP_CHECK_EVERY:
                 last_check = now
                 if stop_asked(self.ctx.store, running):

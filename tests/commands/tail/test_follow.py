@@ -5,6 +5,7 @@ once; the thread says how it followed and why it stopped."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -104,7 +105,7 @@ def test_without_live_tail_new_invocations_are_polled_into_the_thread_once(
     said = json.dumps(thread)
     assert "logs:StartLiveTail" in said
     assert said.count(f"new work {rid[:8]}") == 1 and ":large_green_circle:" in said
-    assert "the 10 seconds are up" in said and "1 invocation" in said
+    assert "time is up (10 seconds)" in said and "1 invocation" in said
     assert running(bot.runtime.store) == []  # its slot is free
 
 
@@ -166,3 +167,30 @@ def test_on_lambda_a_follow_ends_before_the_invocation_must(
     assert "(The bot's Lambda function may not run longer.)" in json.dumps(parent["blocks"])
     assert thread[-1]["text"].startswith("Stopped following: the bot's Lambda function is near its timeout")
     assert running(lambda_handler._runtime().store) == []
+
+
+def test_a_stopping_bot_ends_its_follows_at_once_and_says_so(
+    seed_group: Seeder, aws_clients: AwsClients, store: Any, settings: Any
+) -> None:
+    """Ctrl-C or SIGTERM set SHUTDOWN; the exit waits for worker threads, so a follow must not hold it."""
+    from bot.command import SHUTDOWN
+    from bot.runtime import Runtime
+    from commands.tail import handle
+
+    seed_group(GROUP, "classic_python.jsonl")
+    posted: list[Any] = []
+    ctx = Runtime(settings, aws_clients, store).context("U0A", CHANNEL, post=lambda _c, reply: posted.append(reply))
+    reply = handle("orders --follow 30m", ctx)
+    assert reply.afterwards is not None
+    worker = threading.Thread(target=reply.afterwards, args=(ctx, True))
+    worker.start()
+    try:
+        time.sleep(1.5)
+        SHUTDOWN.set()
+        worker.join(timeout=5)
+    finally:
+        SHUTDOWN.clear()
+
+    assert not worker.is_alive()
+    assert posted[-1].text.startswith("Stopped following: the bot is shutting down")
+    assert running(store) == []
