@@ -26,7 +26,7 @@ from bot.local.aws import local_aws
 from bot.local.demo_html import write_html
 from bot.local.demo_scores import SCORES_CONFIG, scores_scene
 from bot.local.demo_ssh import ssh_scene
-from bot.local.demo_tail import TAIL_CONFIG, forwarder_scene, tail_scene
+from bot.local.demo_tail import TAIL_CONFIG, follow_scene, forwarder_scene, tail_scene
 from bot.local.slack_requests import button_press_form, send_signed, slash_command_form
 from bot.local.slack_standin import SlackStandIn
 from bot.reply import Reply
@@ -181,9 +181,12 @@ def capacity_scene(bot: DemoBot) -> None:
     bot.slash("/lambda-capacity --refresh")
 
 
-SCENES: list[Scene] = [eb_ip_scene, capacity_scene, scores_scene, tail_scene, forwarder_scene, ssh_scene]
+SCENES: list[Scene] = [eb_ip_scene, capacity_scene, scores_scene, tail_scene, forwarder_scene, follow_scene, ssh_scene]
 # The demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need.
 DEMO_CONFIG = SCORES_CONFIG + "\n" + TAIL_CONFIG
+
+
+LABELS = {"in_channel": "opsbot", "ephemeral": "opsbot (only you)", "thread": "opsbot (in the thread)", "http": "→"}
 
 
 def print_transcript(transcript: list[Entry]) -> None:
@@ -194,7 +197,7 @@ def print_transcript(transcript: list[Entry]) -> None:
         print(f"\n{entry.who}> {entry.said}    [{entry.ack}]")
         for reply in entry.replies:
             kind = reply.get("response_type", "ephemeral")
-            label = {"in_channel": "opsbot", "ephemeral": "opsbot (only you)", "http": "→"}.get(kind, kind)
+            label = LABELS.get(kind, kind)
             text = as_text(Reply(str(reply.get("text", "")), blocks=reply.get("blocks") or []))
             print(f"  {label}: " + text.replace("\n", "\n    "))
         for name, content in entry.files:

@@ -90,7 +90,8 @@ def _row(cells: list[str], right: set[int]) -> str:
 
 def _reply(reply: dict[str, Any]) -> str:
     kind = reply.get("response_type", "ephemeral")
-    tag = {"ephemeral": "only visible to you", "http": "HTTP response", "in_channel": ""}.get(kind, kind)
+    tags = {"ephemeral": "only visible to you", "http": "HTTP response", "in_channel": "", "thread": "in the thread"}
+    tag = tags.get(kind, kind)
     blocks = reply.get("blocks") or []
     if kind == "http":  # a raw response body, not mrkdwn
         body = f"<pre>{html.escape(str(reply.get('text', '')))}</pre>"

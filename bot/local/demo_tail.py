@@ -21,6 +21,7 @@ from bot.local.seeds_logs import (
     JSON_ENVIRONMENTS,
     ORDERS,
     ORDERS_JSON,
+    classic_invocation,
     json_invocation,
     log_group,
     log_streams,
@@ -40,6 +41,7 @@ POLLED_CHANNEL = "C0LOGSPOLL"
 # The demo bot's [commands.tail]: the forwarder's route (a subscription filter on /aws/lambda/orders).
 TAIL_CONFIG = f"""\
 [commands.tail]
+follow_poll_seconds = 1
 
 [[commands.tail.routes]]
 log_group = "{log_group(ORDERS)}"
@@ -71,6 +73,37 @@ def tail_scene(bot: DemoBot) -> None:
     bot.slash(f"/tail {ORDERS_JSON} --since 1h")
     bot.slash(f"/tail {ORDERS} --filter ERROR")
     bot.slash("/tail no-such-function")
+
+
+def follow_scene(bot: DemoBot) -> None:
+    """`--follow`: the first reply is a channel message, and an invocation that runs meanwhile lands
+    in its thread; moto's Live Tail answers one snapshot and ends, so the thread shows the fallback."""
+    import time
+
+    from bot.aws import AwsClients
+    from bot.local.demo import CHANNEL, ENGINEER, Entry
+    from bot.local.slack_requests import send_signed, slash_command_form
+
+    bot.narrate(
+        "/tail --follow: new invocations go into the thread of the first reply, here for 10 s; "
+        "an invocation of orders runs 3 s in."
+    )
+    said = f"/tail {ORDERS} --follow 10s"
+    url = bot.standin.new_response_url(CHANNEL)
+    form = slash_command_form("/tail", said.removeprefix("/tail "), url, user_id=ENGINEER, channel_id=CHANNEL)
+    before = {m["ts"] for m in bot.standin.messages(CHANNEL)}
+    sent = send_signed(f"{bot.base_url}/slack/events", bot.signing_secret, form)
+    time.sleep(3)
+    at_ms = int(bot.clock().timestamp() * 1000)
+    put_rows(AwsClients(), log_group(ORDERS), classic_invocation(at_ms, 5, stream=stream_name(at_ms, "f0110w")))
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        new = [m for m in bot.standin.messages(CHANNEL) if m["ts"] not in before and "Reading" not in m.get("text", "")]
+        if any("Stopped following" in m.get("text", "") for m in new):
+            break
+        time.sleep(0.3)
+    shown = [{**m, "response_type": "thread" if "thread_ts" in m else "in_channel"} for m in new]
+    bot.transcript.append(Entry(ENGINEER, said, f"HTTP {sent.status} in {sent.seconds * 1000:.0f} ms", replies=shown))
 
 
 def forwarder_scene(bot: DemoBot) -> None:

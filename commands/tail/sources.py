@@ -79,6 +79,7 @@ class LiveTail:
         if filter_pattern:
             request["logEventFilterPattern"] = filter_pattern
         self._stream = logs.start_live_tail(**request)["responseStream"]
+        self._arn = log_group_arn
         self._delivered = delivered
         self._queue: queue.Queue[list[LogEvent]] = queue.Queue()
         self.sampled = False
@@ -94,11 +95,18 @@ class LiveTail:
                     continue
                 if (update.get("sessionMetadata") or {}).get("sampled"):
                     self.sampled = True
-                self._queue.put([_live_event(raw) for raw in update.get("sessionResults", ())])
+                # A session over one group yields only that group's events; anything else (moto's
+                # Live Tail answers for the wrong group when several exist) is not ours to show.
+                results = [raw for raw in update.get("sessionResults", ()) if self._ours(raw)]
+                self._queue.put([_live_event(raw) for raw in results])
         except Exception as exc:  # SessionTimeoutException, SessionStreamingException, a dropped stream
             self.error = exc
         finally:
             self.ended.set()
+
+    def _ours(self, raw: Mapping[str, Any]) -> bool:
+        group = str(raw.get("logGroupIdentifier") or self._arn)
+        return group.removesuffix(":*") == self._arn.removesuffix(":*")
 
     def take(self, wait: float) -> list[LogEvent]:
         events: list[LogEvent] = []

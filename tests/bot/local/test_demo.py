@@ -68,8 +68,13 @@ def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.Ca
     assert re.search(r"opsbot poller> .* \[4 messages, \d+ edits in place\]", printed)
     assert "*orders since " in printed and "*orders-json since " in printed
     assert printed.count("[each invocation once]") == 2  # the forwarder's channel and the poller's
+    follow = exchange(printed, f"/tail {ORDERS} --follow 10s")
+    assert "opsbot (in the thread): _Following with CloudWatch Logs Live Tail._" in follow
+    assert follow.count(request_id(ORDERS, 5)) == 1  # the invocation that ran during the follow, once
+    assert "Stopped following: time is up (10 seconds). 1 invocation and 5 log events" in follow
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<h1>opsbot demo</h1>" in page and "shop-prod-2" in page
+    assert "<div class=tag>in the thread</div>" in page
     charts = re.findall(r"<img src='([^']*scores-gameday-[^']*\.png)'", page)
     assert len(charts) == 2, "the chart --rank reply's and the poster's"
     for chart in charts:
