@@ -17,9 +17,7 @@ import pytest
 from cfnlint.api import lint_all
 
 from bot import lambda_handler
-from bot.aws import AwsClients
 from bot.local.slack_standin import SlackStandIn
-from bot.settings import load_settings
 from bot.slack.outbox import DeliveryPolicy
 from commands.tail import COMMAND as TAIL
 from commands.tail.forwarder import LAMBDA_ENTRY, REMEMBER_SECONDS
@@ -27,7 +25,13 @@ from commands.tail.subscribe import FILTER_NAME
 from tests.commands.tail.conftest import sample_rows
 from tests.commands.tail.test_forwarder import payload
 from tests.deploy.test_slack_bot_template import references
-from tests.deploy.test_templates import RecordingAws, create_state_table, load_template, policy_statements
+from tests.deploy.test_templates import (
+    RecordingAws,
+    create_state_table,
+    load_template,
+    policy_statements,
+    variables_the_bot_reads,
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATE = DEPLOY / "slack-bot.yaml"
@@ -203,15 +207,7 @@ def test_the_forwarder_runs_on_the_bots_code_and_table_and_reads_its_routes() ->
 
 
 def test_the_forwarders_variables_are_ones_it_reads() -> None:
-    read: set[str] = set()
-
-    class Recording(dict[str, str]):
-        def get(self, key: str, default: Any = None) -> Any:
-            read.add(key)
-            return super().get(key, default)
-
-    load_settings(Recording())
-    lambda_handler.settings_from_env(Recording(), AwsClients())
+    read = variables_the_bot_reads()
     variables = set(forwarder()["Environment"]["Variables"])
     assert variables <= read, sorted(variables - read)
 

@@ -15,12 +15,17 @@ from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.local.scoreboard import ScoreboardGame, scoreboard_server
 from bot.local.slack_standin import SlackStandIn
-from bot.settings import load_settings
 from bot.slack.outbox import DeliveryPolicy
 from bot.state import Store
 from commands import COMMANDS
 from commands.scores.history import Game, save_game
-from tests.deploy.test_templates import RecordingAws, create_state_table, load_template, policy_statements
+from tests.deploy.test_templates import (
+    RecordingAws,
+    create_state_table,
+    load_template,
+    policy_statements,
+    variables_the_bot_reads,
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATES = sorted(DEPLOY.glob("*.yaml"))
@@ -75,15 +80,7 @@ def test_the_poller_runs_every_minute_on_the_bots_code_and_table() -> None:
 
 
 def test_the_pollers_variables_are_ones_it_reads() -> None:
-    read: set[str] = set()
-
-    class Recording(dict[str, str]):
-        def get(self, key: str, default: Any = None) -> Any:
-            read.add(key)
-            return super().get(key, default)
-
-    load_settings(Recording())
-    lambda_handler.settings_from_env(Recording(), AwsClients())
+    read = variables_the_bot_reads()
     variables = set(poller()["Environment"]["Variables"])
     assert variables <= read, sorted(variables - read)
 

@@ -25,7 +25,6 @@ from bot.local.seeds import seed_eb_environments
 from bot.local.seeds_capacity import seed_demo_functions
 from bot.local.slack_requests import button_press_form, slash_command_form
 from bot.local.slack_standin import SlackStandIn
-from bot.settings import load_settings
 from bot.slack.outbox import DeliveryPolicy
 from commands import COMMANDS
 from commands.lambda_capacity.render import ACTION_DELETE
@@ -36,6 +35,7 @@ from tests.deploy.test_templates import (
     create_state_table,
     load_template,
     policy_statements,
+    variables_the_bot_reads,
 )
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -183,19 +183,7 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_the_environment_names_are_ones_the_bot_reads() -> None:
-    read: set[str] = set()
-
-    class Recording(dict[str, str]):
-        def get(self, key: str, default: Any = None) -> Any:
-            read.add(key)
-            return super().get(key, default)
-
-        def __getitem__(self, key: str) -> str:
-            read.add(key)
-            return super().__getitem__(key)
-
-    load_settings(Recording())
-    lambda_handler.settings_from_env(Recording(), AwsClients())
+    read = variables_the_bot_reads()
     variables = function()["Environment"]["Variables"]
     assert set(variables) <= read, sorted(set(variables) - read)
     assert variables["OPSBOT_STATE"] == {"Fn::Sub": "dynamodb://${StateTable}"}

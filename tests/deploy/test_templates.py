@@ -18,6 +18,7 @@ from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.local.seeds_capacity import demo_account
 from bot.local.slack_standin import SlackStandIn
+from bot.settings import load_settings
 from commands.lambda_capacity import COMMAND as CAPACITY
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "capacity-monitor.yaml"
@@ -87,6 +88,24 @@ def test_the_monitor_runs_every_five_minutes_by_default_through_the_lambda_handl
 def test_the_environment_names_are_the_ones_the_monitor_reads() -> None:
     names = set(function()["Environment"]["Variables"])
     assert names == {*CAPACITY.env_options, "OPSBOT_STATE", "OPSBOT_SLACK_TOKEN_PARAMETER"}
+
+
+def variables_the_bot_reads() -> set[str]:
+    """Every environment variable the settings and the Lambda entry points look at."""
+    read: set[str] = set()
+
+    class Recording(dict[str, str]):
+        def get(self, key: str, default: Any = None) -> Any:
+            read.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key: str) -> str:
+            read.add(key)
+            return super().__getitem__(key)
+
+    load_settings(Recording())
+    lambda_handler.settings_from_env(Recording(), AwsClients())
+    return read
 
 
 def assert_is_the_state_table(table: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from bot.slack.outbox import NAMESPACE, DeliveryPolicy
 from bot.state import Store
 
 FAST = DeliveryPolicy(first_retry=0.05, max_retry=0.2)
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
 
 
 def delivery_to(standin: SlackStandIn, store: Store, policy: DeliveryPolicy = FAST, **kw: bool) -> SlackDelivery:

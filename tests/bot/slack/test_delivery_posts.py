@@ -4,7 +4,6 @@ its files follow the message, and a message under a replace_key is edited in pla
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
@@ -16,12 +15,6 @@ from bot.slack.outbox import NAMESPACE, DeliveryPolicy, Outbox
 from bot.state import Store
 
 CHANNEL = "C0SCORES"
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
 
 
 def delivery_to(standin: SlackStandIn, store: Store) -> SlackDelivery:

@@ -3,30 +3,14 @@ its key, and their files, land in its thread; a channel that refuses it is told 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from slack_bolt import Respond
-from slack_sdk import WebClient
 
 from bot.local.slack_standin import SlackStandIn
 from bot.reply import Attachment, Reply
-from bot.slack.delivery import ChannelPacer, SlackDelivery
-from bot.slack.outbox import DeliveryPolicy
 from bot.state import Store
+from tests.bot.slack.test_delivery_posts import delivery_to
 
 CHANNEL = "C0FOLLOW"
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-def delivery_to(standin: SlackStandIn, store: Store) -> SlackDelivery:
-    client = WebClient(token=standin.bot_token, base_url=standin.api_url)
-    return SlackDelivery(client, store, DeliveryPolicy(first_retry=0.05, max_retry=0.2), pacer=ChannelPacer(0.0))
 
 
 def test_thread_posts_and_their_files_go_under_the_reply_posted_with_the_key(
