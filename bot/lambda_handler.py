@@ -30,7 +30,7 @@ from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import HttpResponse, LambdaEntry
 from bot.http import route_request
 from bot.http_limits import TokenBuckets
-from bot.runtime import WORK_DEADLINE, Runtime
+from bot.runtime import DELIVERY_ROOM, WORK_DEADLINE, Runtime
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.app import build_app
 from bot.slack.delivery import SlackDelivery
@@ -38,9 +38,6 @@ from bot.slack.gate import MAX_BODY, SlackGate, refusal
 from commands import COMMANDS
 
 log = logging.getLogger(__name__)
-
-# Seconds kept free at the end of an invocation for the last posts to leave.
-_DELIVERY_ROOM = 20.0
 
 
 @cache
@@ -149,7 +146,7 @@ def _deadline_of(context: Any) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return time.time() + remaining() / 1000 - _DELIVERY_ROOM
+    return time.time() + remaining() / 1000 - DELIVERY_ROOM
 
 
 def _check_slack(event: dict[str, Any], method: str) -> HttpResponse | None:

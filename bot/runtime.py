@@ -16,6 +16,8 @@ from bot.state import Store
 # Set by an entry point whose work has a hard end (a Lambda invocation) around that work; every
 # context built meanwhile on that thread carries it as `CommandContext.deadline`.
 WORK_DEADLINE: ContextVar[float | None] = ContextVar("WORK_DEADLINE", default=None)
+# Seconds an entry point keeps after WORK_DEADLINE for the last posts to leave.
+DELIVERY_ROOM = 20.0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -22,7 +23,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.command import CommandContext, SlashCommand, run_button, run_command
 from bot.reply import Reply
-from bot.runtime import Runtime
+from bot.runtime import DELIVERY_ROOM, Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress
 from bot.slack.gate import first_run
@@ -125,7 +126,10 @@ def _carry_on(
         finished.set()
     if wait_for_delivery:
         pump.join()
-        delivery.flush(delivery.policy.wait)
+        wait = delivery.policy.wait
+        if ctx.deadline is not None:  # what is left of the invocation, less a second or two to return
+            wait = max(1.0, min(wait, ctx.deadline + DELIVERY_ROOM - 2 - time.time()))
+        delivery.flush(wait)
 
 
 def _keep_sending(delivery: SlackDelivery, finished: threading.Event) -> None:
