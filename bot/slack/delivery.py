@@ -14,7 +14,6 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -27,6 +26,7 @@ from bot.settings import Settings
 from bot.slack.blocks import fit_text
 from bot.slack.outbox import DeliveryPolicy, Outbox, Record, late_note
 from bot.slack.outcome import SENT, Outcome, fitted, outcome_of, outcome_of_error
+from bot.slack.pacer import ChannelPacer
 from bot.state import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -39,76 +39,6 @@ def make_web_client(settings: Settings) -> WebClient:
     """slack-sdk reads no base-URL variable, so SLACK_API_URL is passed here. It keeps only its
     default retry of a dropped connection: 429 and 5xx are retried by the outbox, not twice."""
     return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-
-
-class ChannelPacer:
-    """Spaces messages to one channel `interval` seconds apart, across threads, letting `burst` of
-    them go at once after a quiet spell; with `workspace_per_minute`, also at most that many a
-    minute across all channels (bursts of `workspace_burst`): Slack's workspace-wide limit.
-
-    Each limit is a cell-rate rule (GCRA): a channel's next theoretical slot moves `interval` on
-    per message, and a message may go up to `burst - 1` intervals ahead of it.
-    """
-
-    def __init__(
-        self,
-        interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        burst: int = 1,
-        workspace_per_minute: float | None = None,
-        workspace_burst: int = 20,
-    ) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._limits = {"channel": (interval, max(1, burst))}
-        if workspace_per_minute:
-            self._limits["workspace"] = (60.0 / workspace_per_minute, max(1, workspace_burst))
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_policy(cls, policy: DeliveryPolicy) -> ChannelPacer:
-        return cls(
-            burst=int(policy.channel_burst),
-            workspace_per_minute=policy.workspace_per_minute,
-            workspace_burst=int(policy.workspace_burst),
-        )
-
-    def _slot(self, channel: str, now: float) -> tuple[float, list[tuple[str, float]]]:
-        keys = [(f"channel {channel}", *self._limits["channel"])]
-        if "workspace" in self._limits:
-            keys.append(("workspace", *self._limits["workspace"]))
-        slot = now
-        for key, interval, burst in keys:
-            slot = max(slot, self._next.get(key, now) - (burst - 1) * interval)
-        return slot, [(key, interval) for key, interval, _ in keys]
-
-    def _book(self, slot: float, keys: list[tuple[str, float]]) -> None:
-        for key, interval in keys:
-            self._next[key] = max(self._next.get(key, slot), slot) + interval
-
-    def reserve(self, channel: str) -> float:
-        """Book the next slot for `channel`; return how long to wait for it."""
-        with self._lock:
-            now = self._clock()
-            slot, keys = self._slot(channel, now)
-            self._book(slot, keys)
-            return slot - now
-
-    def try_reserve(self, channel: str) -> bool:
-        """Book a slot only if one is free now."""
-        with self._lock:
-            now = self._clock()
-            slot, keys = self._slot(channel, now)
-            if slot > now:
-                return False
-            self._book(slot, keys)
-            return True
-
-    def wait(self, channel: str) -> None:
-        delay = self.reserve(channel)
-        if delay > 0:
-            time.sleep(delay)
 
 
 class SlackDelivery:

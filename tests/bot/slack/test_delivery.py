@@ -10,8 +10,9 @@ from slack_sdk import WebClient
 from bot.local.slack_standin import SlackStandIn
 from bot.settings import load_settings
 from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, code_sections, fit_blocks, section
-from bot.slack.delivery import ChannelPacer, SlackDelivery, SlackProgress, make_web_client
+from bot.slack.delivery import SlackDelivery, SlackProgress, make_web_client
 from bot.slack.outbox import DeliveryPolicy
+from bot.slack.pacer import ChannelPacer
 from bot.state import Store
 
 

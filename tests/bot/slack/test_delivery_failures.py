@@ -13,8 +13,9 @@ from slack_sdk import WebClient
 
 from bot.local.slack_standin import SlackStandIn
 from bot.reply import Attachment, Reply
-from bot.slack.delivery import ChannelPacer, SlackDelivery
+from bot.slack.delivery import SlackDelivery
 from bot.slack.outbox import NAMESPACE, DeliveryPolicy
+from bot.slack.pacer import ChannelPacer
 from bot.state import Store
 
 FAST = DeliveryPolicy(first_retry=0.05, max_retry=0.2)

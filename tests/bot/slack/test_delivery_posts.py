@@ -10,8 +10,9 @@ from slack_sdk import WebClient
 
 from bot.local.slack_standin import SlackStandIn
 from bot.reply import Attachment, Reply
-from bot.slack.delivery import ChannelPacer, SlackDelivery
+from bot.slack.delivery import SlackDelivery
 from bot.slack.outbox import NAMESPACE, DeliveryPolicy, Outbox
+from bot.slack.pacer import ChannelPacer
 from bot.state import Store
 
 CHANNEL = "C0SCORES"

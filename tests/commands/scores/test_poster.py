@@ -11,7 +11,8 @@ from slack_sdk import WebClient
 from bot.command import CommandContext
 from bot.local.scoreboard import ScoreboardGame
 from bot.local.slack_standin import SlackStandIn
-from bot.slack.delivery import ChannelPacer, SlackDelivery
+from bot.slack.delivery import SlackDelivery
+from bot.slack.pacer import ChannelPacer
 from bot.state import Store
 from commands.scores.history import Game, save_game
 from commands.scores.poller import run_tick

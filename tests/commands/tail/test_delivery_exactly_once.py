@@ -29,8 +29,9 @@ from bot.local.slack_standin import SlackStandIn
 from bot.reply import Reply
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from bot.slack.delivery import ChannelPacer, SlackDelivery, make_web_client
+from bot.slack.delivery import SlackDelivery, make_web_client
 from bot.slack.outbox import NAMESPACE, DeliveryPolicy
+from bot.slack.pacer import ChannelPacer
 from bot.state import Store
 from commands.tail.forwarder import NotDelivered, handle_event
 from commands.tail.poller import run_tick
