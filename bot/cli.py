@@ -78,12 +78,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
-    finally:
-        # Long work still on worker threads (a follow) ends, so the exit does not wait for it. Not
-        # imported here: a CLI that never loaded bot.command (with boto3) runs no such work.
-        command = sys.modules.get("bot.command")
-        if command is not None:
-            command.SHUTDOWN.set()
 
 
 def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
@@ -166,6 +160,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
+    from bot.command import SHUTDOWN
     from bot.jobs import start_background_jobs
     from bot.runtime import Runtime
     from bot.slack.app import build_app
@@ -189,17 +184,21 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # a stop from systemd, Docker or a platform is Ctrl-C
     delivery.start()  # replies an earlier run queued and could not deliver go out now
     start_background_jobs(COMMANDS, runtime, delivery)
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        log.info("opsbot serving Slack over Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token).start()
+            log.info("opsbot serving Slack over Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token).start()
+            return EXIT_OK
+        from bot.http import OpsbotWsgi, serve_http
+
+        log.info("opsbot serving HTTP on %s:%d", args.host, args.port)
+        serve_http(OpsbotWsgi(runtime, app, COMMANDS), args.host, args.port)
         return EXIT_OK
-    from bot.http import OpsbotWsgi, serve_http
-
-    log.info("opsbot serving HTTP on %s:%d", args.host, args.port)
-    serve_http(OpsbotWsgi(runtime, app, COMMANDS), args.host, args.port)
-    return EXIT_OK
+    finally:
+        # Long work still on worker threads (a follow) ends, so the exit does not wait for it.
+        SHUTDOWN.set()
 
 
 if __name__ == "__main__":
