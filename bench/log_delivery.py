@@ -234,7 +234,8 @@ class LimitedStandIn(SlackStandIn):
 
     def _arrived(self, method: str, channel: str, params: Params) -> None:
         if method == "chat.postMessage":
-            kind, text = "message", str(params.get("text", "")) + json.dumps(params.get("blocks", []))
+            shown = [params.get("blocks", []), params.get("attachments", [])]
+            kind, text = "message", str(params.get("text", "")) + json.dumps(shown)
         else:
             ids = [str(f.get("id")) for f in params.get("files", [])]
             kind, text = "file", "\n".join(self.uploads[i]["content"].decode(errors="replace") for i in ids)
@@ -316,7 +317,7 @@ def lines_kept(payloads: list[SlackEvent]) -> tuple[int, int]:
         batch = decode_subscription(event)
         reply = log_reply("orders", group_invocations(batch.events), UTC_ZONE)
         wanted = {m for e in batch.events for m in MARKER.findall(e.message)}
-        shown = json.dumps(reply.blocks) + "".join(f.content.decode() for f in reply.files)
+        shown = json.dumps([reply.blocks, reply.attachments]) + "".join(f.content.decode() for f in reply.files)
         sent, found = sent + len(wanted), found + len(wanted & set(MARKER.findall(shown)))
     return sent, found
 

@@ -23,6 +23,9 @@ class Attachment:
 class Reply:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    # Slack's (legacy) message attachments, used only for their colour bar: each is
+    # {"color": "#2eb886", "blocks": [...]}, shown after `blocks`.
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     files: tuple[Attachment, ...] = ()
     public: bool = True  # in_channel for results; ephemeral for errors, help and refusals
     ok: bool = True  # False makes the CLI exit non-zero

@@ -198,7 +198,8 @@ def print_transcript(transcript: list[Entry]) -> None:
         for reply in entry.replies:
             kind = reply.get("response_type", "ephemeral")
             label = LABELS.get(kind, kind)
-            text = as_text(Reply(str(reply.get("text", "")), blocks=reply.get("blocks") or []))
+            blocks, attachments = reply.get("blocks") or [], reply.get("attachments") or []
+            text = as_text(Reply(str(reply.get("text", "")), blocks=blocks, attachments=attachments))
             print(f"  {label}: " + text.replace("\n", "\n    "))
         for name, content in entry.files:
             print(f"  [file {name}, {len(content)} bytes]")

@@ -24,7 +24,7 @@ body { font: 15px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; 
 .danger { color: #e01e5a; border-color: #e01e5a; } .primary { background: #007a5a; color: #fff; }
 table { border-collapse: collapse; margin: .3em 0; } td { border: 1px solid #ddd; padding: 2px 8px; }
 tr:first-child td { font-weight: 700; background: #f4f4f4; } .right { text-align: right; }
-img { max-width: 100%; border: 1px solid #ddd; }
+img { max-width: 100%; border: 1px solid #ddd; } .bar { padding-left: 8px; margin: .3em 0; }
 """
 
 
@@ -97,6 +97,10 @@ def _reply(reply: dict[str, Any]) -> str:
         body = f"<pre>{html.escape(str(reply.get('text', '')))}</pre>"
     else:
         body = "".join(_block(b) for b in blocks) if blocks else mrkdwn(str(reply.get("text", "")))
+        for attachment in reply.get("attachments") or []:  # Slack's colour bar beside their blocks
+            inner = "".join(_block(b) for b in attachment.get("blocks") or [])
+            colour = html.escape(str(attachment.get("color", "#ddd")))
+            body += f"<div class=bar style='border-left: 4px solid {colour}'>{inner}</div>"
     return f"<div class='reply {kind}'><div class=tag>{tag}</div>{body}</div>"
 
 

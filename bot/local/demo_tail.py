@@ -200,7 +200,7 @@ def _channel_check(bot: DemoBot, channel: str, function: str, invocations: int) 
     from bot.local.demo import Entry
 
     messages = bot.standin.messages(channel)
-    texts = [json.dumps(m.get("blocks") or m.get("text")) for m in messages]
+    texts = [json.dumps([m.get("blocks"), m.get("attachments"), m.get("text")]) for m in messages]
     texts += [u["content"].decode() for u in bot.standin.uploads.values() if u.get("channel") == channel]
     seen: dict[str, int] = {}
     for text in texts:

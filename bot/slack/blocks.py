@@ -244,10 +244,12 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def as_text(reply: Reply) -> str:
-    """What Slack shows, as plain text for a terminal: the blocks when there are any, else the text."""
-    if not reply.blocks:
+    """What Slack shows, as plain text for a terminal: the blocks (and those of the attachments)
+    when there are any, else the text."""
+    blocks = [*reply.blocks, *(b for attachment in reply.attachments for b in attachment.get("blocks", ()))]
+    if not blocks:
         return _unescape(reply.text)
-    return "\n".join(filter(None, (_block_text(block) for block in reply.blocks)))
+    return "\n".join(filter(None, (_block_text(block) for block in blocks)))
 
 
 def _block_text(block: dict[str, Any]) -> str:

@@ -83,6 +83,8 @@ class SlackDelivery:
         }
         if reply.blocks:
             message["blocks"] = reply.blocks
+        if reply.attachments:
+            message["attachments"] = reply.attachments
         if reply.replace_original:
             message["replace_original"] = True
         if reply.replace_key:
@@ -106,6 +108,8 @@ class SlackDelivery:
         body: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
         if reply.blocks:
             body["blocks"] = reply.blocks
+        if reply.attachments:
+            body["attachments"] = reply.attachments
         kind = "post"
         if reply.replace_key:
             kind, body["replace_key"] = "update", reply.replace_key

@@ -1,8 +1,8 @@
 """Invocations as a Slack message: one block group per invocation, newest kept, the rest in a file.
 
-Replies and posts carry Block Kit only (bot.reply.Reply has no legacy attachments, so no colour
-bar): each invocation's status leads its header as an emoji, green for ok and red for error,
-timeout or out of memory, white while unfinished. Lines are escaped for mrkdwn (a log line that
+Each invocation is an attachment of its own, for Slack's colour bar: green for ok, red for
+error, timeout or out of memory, grey while unfinished; its status also leads its header as an
+emoji, for clients that draw no bar. Lines are escaped for mrkdwn (a log line that
 says `<!channel>` pings nobody) and packed by measured size with `pack`; the message keeps the
 newest invocations that fit under Slack's limits and the older ones go into a text file, so
 nothing is cut without saying where it went.
@@ -22,7 +22,7 @@ from bot.text import escape_mrkdwn, plural
 from commands.tail.invocations import Grouped, Invocation, LogLine, Orphans, Status
 from commands.tail.options import level_rank
 from commands.tail.pack import FENCE, chunk_lines
-from commands.tail.render_text import render_invocation, render_orphans
+from commands.tail.render_text import GREY, render_invocation, render_orphans, status_colour
 
 STATUS_EMOJI = {
     Status.OK: ":large_green_circle:",
@@ -44,28 +44,37 @@ class Group:
 
     lines: list[str]  # mrkdwn, escaped
     plain: list[str]
+    colour: str  # the attachment's colour bar
 
 
 def groups_of(grouped: Grouped, tz: ZoneInfo) -> list[Group]:
     """Oldest first; lines outside any invocation last."""
-    out = [_group(STATUS_EMOJI[inv.status], render_invocation(inv, tz)) for inv in grouped.invocations]
+    out = [
+        _group(STATUS_EMOJI[inv.status], render_invocation(inv, tz), status_colour(inv.status))
+        for inv in grouped.invocations
+    ]
     orphans = render_orphans(grouped.orphans)
     if orphans:
-        out.append(_group(ORPHAN_EMOJI, orphans))
+        out.append(_group(ORPHAN_EMOJI, orphans, GREY))
     return out
 
 
-def _group(emoji: str, lines: list[str]) -> Group:
+def _group(emoji: str, lines: list[str], colour: str) -> Group:
     head, *body = lines
-    return Group([f"{emoji} {escape_mrkdwn(head)}", *(escape_mrkdwn(line) for line in body)], lines)
+    return Group([f"{emoji} {escape_mrkdwn(head)}", *(escape_mrkdwn(line) for line in body)], lines, colour)
 
 
 def _blocks(group: Group) -> list[dict[str, Any]]:
     return [section(chunk.text) for chunk in chunk_lines(group.lines)]
 
 
-def _size(blocks: Sequence[dict[str, Any]]) -> int:
-    return len(json.dumps(list(blocks))) + 2
+def _bar(colour: str, blocks: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One group as an attachment: its blocks beside the status's colour bar."""
+    return {"color": colour, "blocks": list(blocks)}
+
+
+def _size(blocks: Sequence[dict[str, Any]], colour: str = GREY) -> int:
+    return len(json.dumps(_bar(colour, blocks))) + 2
 
 
 def log_reply(
@@ -77,19 +86,19 @@ def log_reply(
     summary = f"{title}: {plural(count, 'invocation')}"
     if grouped.orphans.lines:
         summary += f", {plural(len(grouped.orphans.lines), 'line')} outside any invocation"
-    kept: list[list[dict[str, Any]]] = []
+    kept: list[dict[str, Any]] = []  # attachments, one per group
     room, budget = MAX_BLOCKS - _RESERVED_BLOCKS, MAX_BLOCKS_JSON - _RESERVED_JSON
     # Orphans sort last, so the newest groups are at the end: keep from there back.
     partial = False
     for group in reversed(groups):
         blocks = _blocks(group)
-        if len(blocks) > room or _size(blocks) > budget:
+        if len(blocks) > room or _size(blocks, group.colour) > budget:
             if not kept:  # the newest alone is too big: its start here, all of it in the file
-                kept.insert(0, _first_blocks(blocks, room, budget))
+                kept.insert(0, _bar(group.colour, _first_blocks(blocks, room, budget)))
                 partial = True
             break
-        kept.insert(0, blocks)
-        room, budget = room - len(blocks), budget - _size(blocks)
+        kept.insert(0, _bar(group.colour, blocks))
+        room, budget = room - len(blocks), budget - _size(blocks, group.colour)
     left_out = groups[: len(groups) - len(kept) + (1 if partial else 0)]
     heading = [section(f"*{escape_mrkdwn(summary)}*")]
     tail_notes = [context(f"_{escape_mrkdwn(note)}_") for note in notes]
@@ -101,8 +110,7 @@ def log_reply(
         tail_notes.append(context(f"_{what}: see {filename}._"))
     if not groups:
         tail_notes.insert(0, context("_No log events in that time._"))
-    blocks = [*heading, *(b for group in kept for b in group), *tail_notes]
-    return Reply(text=summary, blocks=blocks, files=files)
+    return Reply(text=summary, blocks=[*heading, *tail_notes], attachments=kept, files=files)
 
 
 def _first_blocks(blocks: list[dict[str, Any]], room: int, budget: int) -> list[dict[str, Any]]:

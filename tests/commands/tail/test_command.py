@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from bot.command import CommandContext, run_command
+from bot.reply import Reply
 from bot.slack.blocks import MAX_BLOCKS, MAX_BLOCKS_JSON, MAX_SECTION_TEXT, as_text
 from commands.tail import COMMAND
 from tests.commands.tail.conftest import Seeder, put_events
@@ -19,11 +20,17 @@ def tail(ctx: CommandContext, text: str) -> Any:
     return run_command(COMMAND, text, ctx)
 
 
-def fits_slack(blocks: list[dict[str, Any]]) -> bool:
+def shown(reply: Reply) -> str:
+    """Everything the message shows: its blocks and its attachments' (the colour bars)."""
+    return json.dumps([reply.blocks, reply.attachments])
+
+
+def fits_slack(reply: Reply) -> bool:
+    blocks = [*reply.blocks, *(b for a in reply.attachments for b in a["blocks"])]
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     return (
         len(blocks) <= MAX_BLOCKS
-        and len(json.dumps(blocks)) <= MAX_BLOCKS_JSON
+        and len(shown(reply)) <= MAX_BLOCKS_JSON
         and all(len(s) <= MAX_SECTION_TEXT and s.count("```") % 2 == 0 for s in sections)
     )
 
@@ -39,7 +46,25 @@ def test_a_function_name_shows_its_invocations_with_status_and_report(ctx: Comma
     assert ":large_green_circle:" in text and "cold start, init 234.56 ms" in text
     assert ":red_circle:" in text  # the sample's failures
     assert "Outside any invocation" in text  # the init lines are kept
-    assert fits_slack(reply.blocks) and not reply.files
+    assert fits_slack(reply) and not reply.files
+
+
+def test_each_invocation_has_the_colour_bar_of_its_status(ctx: CommandContext, seed_group: Seeder) -> None:
+    seed_group("/aws/lambda/orders", "classic_python.jsonl")
+
+    reply = tail(ctx, "orders")
+
+    bars = [(a["color"], a["blocks"][0]["text"]["text"].split(" ")[0]) for a in reply.attachments]
+    # ok, error, timeout, out of memory, still running, then the lines outside any invocation
+    assert bars == [
+        ("#2eb886", ":large_green_circle:"),
+        ("#e01e5a", ":red_circle:"),
+        ("#e01e5a", ":red_circle:"),
+        ("#e01e5a", ":red_circle:"),
+        ("#9e9ea6", ":white_circle:"),
+        ("#9e9ea6", ":white_circle:"),
+    ]
+    assert [b["type"] for b in reply.blocks] == ["section"]  # the heading; invocations are in the bars
 
 
 def test_the_json_log_format_reads_the_same(ctx: CommandContext, seed_group: Seeder) -> None:
@@ -57,8 +82,8 @@ def test_log_lines_cannot_mention_the_channel(ctx: CommandContext, seed_group: S
 
     reply = tail(ctx, "loud")
 
-    assert "<!channel>" not in json.dumps(reply.blocks)
-    assert "&lt;!channel&gt; hi" in json.dumps(reply.blocks)
+    assert "<!channel>" not in shown(reply)
+    assert "&lt;!channel&gt; hi" in shown(reply)
 
 
 def test_what_does_not_fit_goes_to_a_file_never_cut(ctx: CommandContext, moto: str, aws_clients: Any) -> None:
@@ -85,9 +110,9 @@ def test_what_does_not_fit_goes_to_a_file_never_cut(ctx: CommandContext, moto: s
 
     reply = tail(ctx, "busy")
 
-    assert fits_slack(reply.blocks)
+    assert fits_slack(reply)
     (attachment,) = reply.files
-    shown_ids = {n for n in range(60) if f"0000{n:04d}-aaaa" in json.dumps(reply.blocks)}
+    shown_ids = {n for n in range(60) if f"0000{n:04d}-aaaa" in shown(reply)}
     filed_ids = {n for n in range(60) if f"0000{n:04d}-aaaa" in attachment.content.decode()}
     assert shown_ids | filed_ids == set(range(60)) and not shown_ids & filed_ids
     assert 59 in shown_ids  # the newest are in the message

@@ -132,7 +132,7 @@ def posts(standin: SlackStandIn) -> list[list[Marker]]:
             content = b"".join(standin.uploads[f["id"]]["content"] for f in message["files"]).decode()
             shown[-1][:0] = _markers(content)  # the earlier invocations of the message before it
         else:
-            shown.append(_markers(str(message.get("blocks") or message.get("text"))))
+            shown.append(_markers(str([message.get("blocks"), message.get("attachments"), message.get("text")])))
     return shown
 
 
@@ -199,7 +199,7 @@ def test_a_429_with_the_next_batch_queued_behind_it_keeps_the_order(rig_for: Cal
     shown = assert_exactly_once_in_order(rig.standin, first | second)
     assert [set(post) for post in shown] == [first, second]
     calls = rig.standin.calls_to("chat.postMessage")
-    attempts = [set(_markers(str(call.params.get("blocks")))) for call in calls]
+    attempts = [set(_markers(str([call.params.get("blocks"), call.params.get("attachments")]))) for call in calls]
     assert attempts == [first, first, first, second], "the queued post went before the refused one"
     gaps = [calls[1].at - calls[0].at, calls[2].at - calls[1].at]  # after each 429
     assert min(gaps) >= 0.9, f"Retry-After: 1 was not waited out: {gaps}"

@@ -20,10 +20,11 @@ def test_tail_from_slack_to_moto_and_back(seed_group: Seeder, serve_bot: Callabl
     reply = bot.reply_to(url)
     assert reply["response_type"] == "in_channel"
     assert "orders since" in reply["text"] and "9 invocations" in reply["text"]
-    blocks = json.dumps(reply["blocks"])
+    blocks = json.dumps([reply["blocks"], reply["attachments"]])
     assert "1f0a2b3c-0001-4d5e-8f90-a1b2c3d4e5f6" in blocks  # classic format
     assert "9b2d6f3e-1111-4c2a-8b1e-5d4c3b2a1900" in blocks  # JSON format
     assert "CET" in blocks and ":red_circle:" in blocks
+    assert {a["color"] for a in reply["attachments"]} >= {"#2eb886", "#e01e5a"}  # Slack's colour bars
 
     status, url = bot.send("nosuchfunction", command="/tail")
     reply = bot.reply_to(url)

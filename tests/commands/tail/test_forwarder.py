@@ -59,7 +59,7 @@ def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto: str) -> Itera
 
 
 def posted_text(standin: SlackStandIn) -> list[str]:
-    return [json.dumps(m.get("blocks", [])) for m in standin.messages(CHANNEL)]
+    return [json.dumps([m.get("blocks", []), m.get("attachments", [])]) for m in standin.messages(CHANNEL)]
 
 
 def test_a_batch_is_posted_grouped_per_invocation(standin: SlackStandIn) -> None:

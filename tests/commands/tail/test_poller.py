@@ -37,7 +37,11 @@ class Posted:
         self.messages.append((channel, reply))
 
     def lines(self) -> list[str]:
-        return [m for _, reply in self.messages for m in re.findall(r"line-[0-9]+", json.dumps(reply.blocks))]
+        return [
+            m
+            for _, reply in self.messages
+            for m in re.findall(r"line-[0-9]+", json.dumps([reply.blocks, reply.attachments]))
+        ]
 
 
 def poll_settings(tmp_path: Path) -> Settings:
