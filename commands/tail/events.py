@@ -91,7 +91,7 @@ def log_events(
     while True:
         page = filter_log_events(**request)
         for raw in page.get("events", ()):
-            event = _event(raw)
+            event = event_of(raw)
             if not seen.add(event.event_id):
                 continue
             yield event
@@ -107,7 +107,8 @@ def log_events(
         request["nextToken"] = token
 
 
-def _event(raw: Mapping[str, Any]) -> LogEvent:
+def event_of(raw: Mapping[str, Any]) -> LogEvent:
+    """One event as FilterLogEvents reports it (Live Tail's results have the same fields but the id)."""
     return LogEvent(
         timestamp_ms=int(raw["timestamp"]),
         ingestion_ms=int(raw["ingestionTime"]) if "ingestionTime" in raw else None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from commands.tail.events import LogEvent
 from commands.tail.invocations import Status, group_invocations
-from commands.tail.lambda_format import AppLog, End, Report, Start, parse_message
+from commands.tail.lambda_format import AppLog, End, Record, Report, Start, parse_message
 
 DEFAULT_HOLD_MS = 15_000
 
@@ -41,15 +41,15 @@ class PendingEvents:
         }
         if not running:
             return self._take_all()
+        parsed = [(event, parse_message(event.message)) for event in self.events]
         opened: dict[str, int] = {}  # stream -> when the first held invocation in it started
-        for event in self.events:
-            record = parse_message(event.message)
+        for event, record in parsed:
             if isinstance(record, Start) and record.request_id in running:
                 opened[event.stream] = min(opened.get(event.stream, event.timestamp_ms), event.timestamp_ms)
         ready: list[LogEvent] = []
         held: list[LogEvent] = []
-        for event in self.events:
-            (held if _belongs(event, running, opened) else ready).append(event)
+        for event, record in parsed:
+            (held if _belongs(event, record, running, opened) else ready).append(event)
         self.events = held
         return ready
 
@@ -58,8 +58,7 @@ class PendingEvents:
         return taken
 
 
-def _belongs(event: LogEvent, running: set[str], opened: dict[str, int]) -> bool:
-    record = parse_message(event.message)
+def _belongs(event: LogEvent, record: Record, running: set[str], opened: dict[str, int]) -> bool:
     if isinstance(record, Start | End | Report):
         return record.request_id in running
     assert isinstance(record, AppLog)

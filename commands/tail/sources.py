@@ -15,9 +15,10 @@ import queue
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from commands.tail.events import DEFAULT_OVERLAP_MS, LogEvent, SeenIds
+from commands.tail.events import DEFAULT_OVERLAP_MS, LogEvent, SeenIds, event_of
 from commands.tail.query import read_events
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,11 @@ class Delivered:
         self.newest_ms = 0
 
     def fresh_polled(self, event: LogEvent) -> bool:
-        if event.event_id in self._ids or content_key(event) in self._live:
+        key = content_key(event)
+        if event.event_id in self._ids or key in self._live:
             return False
         self._ids.add(event.event_id)
-        self._keys.add(content_key(event))
+        self._keys.add(key)
         self.newest_ms = max(self.newest_ms, event.timestamp_ms)
         return True
 
@@ -57,14 +59,9 @@ class Delivered:
 
 
 def _live_event(raw: Mapping[str, Any]) -> LogEvent:
-    event = LogEvent(
-        timestamp_ms=int(raw.get("timestamp", 0)),
-        ingestion_ms=int(raw["ingestionTime"]) if "ingestionTime" in raw else None,
-        stream=str(raw.get("logStreamName", "")),
-        event_id="",
-        message=str(raw.get("message", "")),
-    )
-    return LogEvent(event.timestamp_ms, event.ingestion_ms, event.stream, content_key(event), event.message)
+    """A Live Tail result, its content key standing in for the event id it lacks."""
+    event = event_of({"timestamp": 0, **raw, "eventId": ""})
+    return replace(event, event_id=content_key(event))
 
 
 class LiveTail:
