@@ -165,6 +165,14 @@ class Store(ABC):
         """Replace the value with `new` only if it still equals `expected`, atomically across
         threads and processes; False (nothing written) if it differs or the key is missing."""
 
+    def for_update(self, namespace: str, key: str, initial: Any) -> Any:
+        """The record's value, to `claim` against once the caller has worked out what replaces it;
+        `initial` is written first if there is no record, so a first write is a claim too. None if
+        the record vanished in between (the caller skips this round)."""
+        self.add(namespace, key, initial)
+        stored = self.get(namespace, key)
+        return None if stored is None else stored.value
+
     # -- time series (capacity history, scores)
     @abstractmethod
     def add_sample(self, series: str, at: float, value: float) -> None:

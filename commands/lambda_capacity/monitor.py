@@ -213,13 +213,10 @@ def alert_message(
     return f"{text} {outlook}", blocks
 
 
-def _load_alerting(store: Store, region: str, alarm_state: str) -> bool:
-    stored = store.get(STATE_NAMESPACE, region)
-    if stored is not None:
-        return bool(stored.value.get("alerting"))
+def _load_alert_state(store: Store, region: str, alarm_state: str, at: float) -> Any:
     # No memory (first run, or a Lambda cold start with a fresh /tmp): an alarm already in ALARM
     # means this crossing was announced before, so do not announce it again.
-    return alarm_state == "ALARM"
+    return store.for_update(STATE_NAMESPACE, region, {"alerting": alarm_state == "ALARM", "at": at})
 
 
 def check_reading(
@@ -237,8 +234,13 @@ def check_reading(
     publish_metrics(aws.client("cloudwatch", home), reading)
     alarm_name, alarm_state = ensure_alarm(aws, config, reading.region, home)
 
-    alerting = _load_alerting(store, reading.region, alarm_state)
+    read_as = _load_alert_state(store, reading.region, alarm_state, reading.at)
+    alerting = bool(read_as.get("alerting")) if isinstance(read_as, dict) else alarm_state == "ALARM"
     now_alerting, transition = next_alert_state(reading, config, alerting)
+    new_state = {"alerting": now_alerting, "at": reading.at}
+    # Compare-and-set on the state as read: of two runs that saw the same crossing, one alerts.
+    if read_as is None or not store.claim(STATE_NAMESPACE, reading.region, read_as, new_state):
+        return CapacityCheck(reading.region, reading, None, False, alarm_name, forecast)  # that run alerts
     alerted = False
     if transition and config.alert_channel and post:
         biggest = biggest_functions(aws, reading.region, config.rate) if transition == "crossed" else []
@@ -247,10 +249,10 @@ def check_reading(
             post(config.alert_channel, Reply(text=text, blocks=blocks))
             alerted = True
         except Exception:
-            # Keep the old state so the next run tries again: an alert is worth a retry.
+            # Put the old state back so the next run tries again: an alert is worth a retry.
+            store.claim(STATE_NAMESPACE, reading.region, new_state, read_as)
             log.exception("could not post the %s alert for %s", transition, reading.region)
             return CapacityCheck(reading.region, reading, transition, False, alarm_name, forecast, "alert not posted")
-    store.put(STATE_NAMESPACE, reading.region, {"alerting": now_alerting, "at": reading.at})
     return CapacityCheck(reading.region, reading, transition, alerted, alarm_name, forecast)
 
 

@@ -117,10 +117,6 @@ def load_poll_state(store: Store, game: str) -> PollState:
         return PollState()
 
 
-def save_poll_state(store: Store, game: str, state: PollState) -> None:
-    store.put(POLLS, game, asdict(state))
-
-
 def record_samples(store: Store, game: str, samples: Iterable[ScoreSample]) -> int:
     count = 0
     for sample in samples:

@@ -26,7 +26,6 @@ from commands.scores.history import (
     load_snapshot,
     record_samples,
     save_game,
-    save_poll_state,
 )
 from commands.scores.options import ScoresOptions, poller_interval
 from commands.scores.ranking import ranking_at
@@ -45,6 +44,7 @@ class PollOutcome:
     skipped: int = 0
     error: str = ""
     lead_change: tuple[str, str] | None = None  # (previous, leader)
+    superseded: bool = False  # another run wrote the poll state meanwhile: this one posts nothing
 
 
 def fetcher_for(options: ScoresOptions) -> Fetcher:
@@ -70,14 +70,21 @@ def take_turn(store: Store, game: Game, now: float) -> PollState | None:
     return taken if store.claim(POLLS, game.name, stored.value, asdict(taken)) else None
 
 
+def save_if_unchanged(store: Store, game: str, read_as: dict[str, Any], state: PollState) -> bool:
+    """Compare-and-set: False if another run wrote the game's poll state since it was `read_as`."""
+    return store.claim(POLLS, game, read_as, asdict(state))
+
+
 def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now: float) -> PollOutcome:
-    """One poll: fetch, read, store. The state passed in is updated and saved."""
+    """One poll: fetch, read, store. The state passed in is updated and saved, if no other run
+    saved one since this run took its turn; otherwise the outcome is `superseded`."""
+    read_as = asdict(state)
     try:
         reading: Reading = read_body(fetcher(game.url), round(now, 3))
     except (FetchError, PayloadError) as exc:
         state.failures += 1
         state.last_error = str(exc)
-        save_poll_state(store, game.name, state)
+        save_if_unchanged(store, game.name, read_as, state)
         log.warning("scores: poll of %s failed (%s failures so far): %s", game.name, state.failures, exc)
         return PollOutcome(game.name, ok=False, error=str(exc))
     for row in reading.skipped[:5]:
@@ -93,7 +100,9 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
         if state.leader and leader != state.leader:
             change = (state.leader, leader)
         state.leader = leader
-    save_poll_state(store, game.name, state)
+    if not save_if_unchanged(store, game.name, read_as, state):
+        log.info("scores: %s was polled by another run meanwhile; this poll posts nothing", game.name)
+        return PollOutcome(game.name, True, stored, len(reading.skipped), superseded=True)
     return PollOutcome(game.name, True, stored, len(reading.skipped), lead_change=change)
 
 
@@ -120,7 +129,7 @@ def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None) -> list[PollOu
                 continue
             outcome = poll_game(ctx.store, game, state, fetcher, now)
             outcomes.append(outcome)
-            if outcome.ok:
+            if outcome.ok and not outcome.superseded:
                 post_if_due(ctx, options, game.name, state, outcome, now)
         except Exception:
             log.exception("scores: polling %s failed unexpectedly", game.name)
@@ -149,9 +158,15 @@ def post_if_due(
 
     note = f"Lead change: *{outcome.lead_change[1]}* overtakes {outcome.lead_change[0]}." if outcome.lead_change else ""
     snapshot = load_snapshot(ctx.store, game, now, is_admin=False)
-    ctx.post(options.channel, chart_reply(snapshot, ctx.settings.timezone, options, note=note))
+    read_as = asdict(state)
     state.last_chart_at = now
-    save_poll_state(ctx.store, game, state)
+    if not save_if_unchanged(ctx.store, game, read_as, state):
+        return  # another run saved the game's state since: the chart is its to post
+    try:
+        ctx.post(options.channel, chart_reply(snapshot, ctx.settings.timezone, options, note=note))
+    except BaseException:
+        ctx.store.claim(POLLS, game, asdict(state), read_as)  # not queued: due again next tick
+        raise
 
 
 def run_job(ctx: CommandContext) -> None:

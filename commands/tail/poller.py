@@ -2,10 +2,11 @@
 
 Each route's log group has a `ResumeCursor` in the store. A tick re-reads from an overlap window
 before the newest delivered event (CloudWatch delivers late, and several events share a
-millisecond), drops the ids already delivered, posts the rest as one message and only then,
-once the post is queued in the durable outbox, advances and saves the cursor. A restart reads
-the saved cursor, so it neither repeats nor skips a line. A prefix route follows every group
-under its prefix, each with its own cursor.
+millisecond) and drops the ids already delivered. It then advances the cursor with a
+compare-and-set on the one it read, and only the run that wins it queues the rest, as one message,
+in the durable outbox (a post that cannot be queued puts the cursor back). A restart reads the
+saved cursor, so it neither repeats nor skips a line, and two replicas never post a line twice.
+A prefix route follows every group under its prefix, each with its own cursor.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ def cursor_key(route: LogRoute, log_group: str) -> str:
     return f"{route.channel} {log_group}"
 
 
-def load_cursor(ctx: CommandContext, key: str) -> ResumeCursor:
-    stored = ctx.store.get(CURSORS, key)
-    return ResumeCursor.from_json(stored.value) if stored else ResumeCursor()
-
-
 def groups_of_route(logs: Any, route: LogRoute) -> list[str]:
     if route.log_group:
         return [route.log_group]
@@ -52,7 +48,10 @@ def poll_group(ctx: CommandContext, route: LogRoute, log_group: str, options: Ta
     """One read of one group for one route; how many new events it posted."""
     assert ctx.post is not None
     key = cursor_key(route, log_group)
-    cursor = load_cursor(ctx, key)
+    read_as = ctx.store.for_update(CURSORS, key, ResumeCursor().to_json())
+    if read_as is None:
+        return 0
+    cursor = ResumeCursor.from_json(read_as)
     now_ms = int(ctx.now().timestamp() * 1000)
     start = cursor.start_ms(now_ms - int(options.first_read_seconds * 1000))
     read = read_events(ctx.aws.client("logs"), log_group, start, filter_pattern=route.filter_pattern)
@@ -60,11 +59,20 @@ def poll_group(ctx: CommandContext, route: LogRoute, log_group: str, options: Ta
     if not fresh:
         return 0
     grouped = keep_at_level(group_invocations(fresh, filtered=bool(route.filter_pattern)), route.min_level)
+    advanced = cursor.advance(fresh).to_json()
+    # Compare-and-set on the cursor as read: another replica (or this one's run that lost its job
+    # lease) may have posted these lines since; only the run whose write wins posts them.
+    if not ctx.store.claim(CURSORS, key, read_as, advanced):
+        log.info("tail poller: %s was read by another run meanwhile; not posting it again", log_group)
+        return 0
     if grouped.invocations or grouped.orphans.lines:
         name = log_group.removeprefix("/aws/lambda/")
-        ctx.post(route.channel, log_reply(name, grouped, ctx.settings.timezone, filename="logs.txt"))
-    # Only now: the post is in the durable outbox (or nothing reached the route's level).
-    ctx.store.put(CURSORS, key, cursor.advance(fresh).to_json())
+        try:
+            ctx.post(route.channel, log_reply(name, grouped, ctx.settings.timezone, filename="logs.txt"))
+        except BaseException:
+            # Not queued: put the cursor back (unless another run moved it on) so the next tick posts them.
+            ctx.store.claim(CURSORS, key, advanced, read_as)
+            raise
     return len(fresh)
 
 

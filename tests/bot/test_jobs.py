@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.aws import AwsClients
 from bot.command import CommandContext, Job, SlashCommand
-from bot.jobs import configured_jobs, run_forever, start_background_jobs, take_tick
+from bot.jobs import NAMESPACE, configured_jobs, holding, run_forever, start_background_jobs, take_run
 from bot.reply import Reply
 from bot.runtime import Runtime
 from bot.settings import load_settings
@@ -96,9 +96,32 @@ def test_two_replicas_on_dynamodb_run_each_tick_once(moto: str, aws_clients: Aws
     assert len(ticks) == len(set(ticks)), f"a tick ran twice: {runs}"
 
 
-def test_a_tick_leased_by_a_replica_that_died_is_not_run_again_but_the_next_one_is(store: Store) -> None:
-    job = Job("tick", lambda _s: 60.0, lambda _c: None)
-    start = math.floor(time.time() / 60) * 60 + 600  # a tick whose lease has not expired yet
-    assert take_tick(store, job, 60.0, start, "dead replica")
-    assert not take_tick(store, job, 60.0, start + 30, "live replica")
-    assert take_tick(store, job, 60.0, start + 60, "live replica")
+def test_a_lease_held_by_a_replica_that_died_blocks_the_job_until_it_expires(store: Store) -> None:
+    now = time.time()
+    assert take_run(store, "tick", 10, "dead replica", now, 30.0)
+    assert take_run(store, "tick", 11, "live replica", now + 29, 30.0) is None, "the lease is still held"
+    assert take_run(store, "tick", 12, "live replica", now + 31, 30.0), "an expired lease is free"
+
+
+def test_a_tick_runs_once_even_after_its_run_released_the_lease(store: Store) -> None:
+    now = time.time()
+    lease = take_run(store, "tick", 10, "first", now, 30.0)
+    assert lease is not None
+    with holding(store, "tick", lease, 30.0):
+        pass
+    assert take_run(store, "tick", 10, "late replica", now + 1, 30.0) is None
+    assert take_run(store, "tick", 11, "late replica", now + 1, 30.0)
+
+
+def test_the_heartbeat_keeps_a_long_run_leased(store: Store) -> None:
+    now = time.time()
+    lease = take_run(store, "slow", 1, "runner", now, 0.3)
+    assert lease is not None
+    with holding(store, "slow", lease, 0.3):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until a renewal pushes the lease past its first expiry
+            stored = store.get(NAMESPACE, "slow")
+            if stored is not None and stored.value["until"] > now + 0.3:
+                break
+        assert take_run(store, "slow", 2, "other", now + 0.35, 0.3) is None, "a renewed lease is still held"
+    assert take_run(store, "slow", 2, "other", time.time(), 0.3), "the end of the run released it"
