@@ -96,6 +96,35 @@ def test_two_replicas_on_dynamodb_run_each_tick_once(moto: str, aws_clients: Aws
     assert len(ticks) == len(set(ticks)), f"a tick ran twice: {runs}"
 
 
+def test_two_replicas_never_run_a_job_slower_than_its_interval_at_once(tmp_path: Path, aws_clients: AwsClients) -> None:
+    path = str(tmp_path / "shared.db")
+    spans: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def slow(_ctx: CommandContext) -> None:  # 0.7 s of work every 0.5 s, as AWS answering late
+        started = time.monotonic()
+        time.sleep(0.7)
+        spans.append((started, time.monotonic()))
+
+    threads = []
+    for _replica in range(2):
+        store = Store.open(path)
+        runtime = Runtime(load_settings({}), aws_clients, store)
+        delivery = SlackDelivery(make_web_client(runtime.settings), store, background=False)
+        args = (Job("slow", lambda _s: 0.5, slow), 0.5, runtime, delivery, stop, 0.4)  # renewed mid-run
+        threads.append(threading.Thread(target=run_forever, args=args))
+    for thread in threads:
+        thread.start()
+    stop.wait(4)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    spans.sort()
+    assert len(spans) >= 3
+    overlaps = [(a, b) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1]]
+    assert not overlaps, f"two runs overlapped: {overlaps}"
+
+
 def test_a_lease_held_by_a_replica_that_died_blocks_the_job_until_it_expires(store: Store) -> None:
     now = time.time()
     assert take_run(store, "tick", 10, "dead replica", now, 30.0)
