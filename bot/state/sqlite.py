@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS kv (
     expires_at REAL,
     PRIMARY KEY (namespace, key)
 );
+CREATE INDEX IF NOT EXISTS kv_expires ON kv(expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS samples (
     series TEXT NOT NULL,
     at     REAL NOT NULL,
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS samples (
 
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+PURGE_EVERY = 60.0  # seconds between deletes of expired records, by whichever write comes first
 
 
 def _describe(store: SqliteStore, exc: BaseException) -> str:
@@ -64,9 +66,11 @@ def _describe(store: SqliteStore, exc: BaseException) -> str:
 
 @raising_store_errors((sqlite3.Error,), _describe)
 class SqliteStore(Store):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, purge_every: float = PURGE_EVERY) -> None:
         self.path = path
         self._local = threading.local()
+        self._purge_every = purge_every
+        self._purged_at = 0.0
         try:
             self._create()
         except sqlite3.Error as exc:
@@ -86,6 +90,12 @@ class SqliteStore(Store):
             conn.execute("PRAGMA journal_mode=WAL")
             self._local.conn = conn
         return conn
+
+    def _purge_if_due(self, db: sqlite3.Connection, now: float) -> None:
+        """Delete what has expired: readers already skip it, but nothing else would ever remove it."""
+        if now - self._purged_at >= self._purge_every:
+            self._purged_at = now
+            db.execute("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -145,6 +155,7 @@ class SqliteStore(Store):
     # -- key/value (caches, monitor state, prune plans, the outbox)
     def put(self, namespace: str, key: str, value: Any, expires_at: float | None = None) -> None:
         with self._tx() as db:
+            self._purge_if_due(db, time.time())
             db.execute(
                 "INSERT OR REPLACE INTO kv(namespace, key, value, updated_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                 (namespace, check_key(key), check_value(value), time.time(), expires_at),
@@ -165,6 +176,7 @@ class SqliteStore(Store):
         text = check_value(value)
         with self._tx() as db:
             now = time.time()
+            self._purge_if_due(db, now)
             live = db.execute(
                 f"SELECT 1 FROM kv WHERE namespace = ? AND key = ? AND {_LIVE}", (namespace, check_key(key), now)
             ).fetchone()

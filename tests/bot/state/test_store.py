@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,24 @@ def test_a_failed_write_leaves_nothing_half_done(tmp_path: Path) -> None:
         db.execute("INSERT INTO kv VALUES ('ns', 'k', '1', 0, NULL)")
         raise RuntimeError("crash mid-write")
     assert store.get("ns", "k") is None
+
+
+def test_expired_records_are_deleted_by_a_later_write_not_only_hidden(tmp_path: Path) -> None:
+    def rows(store: SqliteStore) -> list[str]:
+        return [str(key) for (key,) in store._conn().execute("SELECT key FROM kv ORDER BY key")]
+
+    path = str(tmp_path / "state.db")
+    writer = SqliteStore(path, purge_every=3600)
+    past = time.time() - 1
+    writer.put("job-ticks", "old-tick", {"holder": "gone"}, expires_at=past)  # the first write purges: none yet
+    assert writer.add("seen-requests", "sig", 1, expires_at=past)
+    writer.put("caches", "kept", 1)
+    writer.put("caches", "later", 1, expires_at=time.time() + 3600)
+    assert rows(writer) == ["kept", "later", "old-tick", "sig"], "at most one purge a minute (here an hour)"
+
+    SqliteStore(path, purge_every=0).put("caches", "next", 2)
+
+    assert rows(writer) == ["kept", "later", "next"]
 
 
 @pytest.mark.parametrize("url", ["https://example.com/state", "s3://bucket/state.db"])
