@@ -12,9 +12,11 @@ from bot.command import CommandContext, run_command
 from bot.local.scoreboard import ScoreboardGame
 from bot.reply import Reply
 from commands.scores import COMMAND
-from commands.scores.history import record_samples
+from commands.scores.chart import ChartSpec, render_chart
+from commands.scores.history import load_snapshot, record_samples
+from commands.scores.ranking import Mark
 from commands.scores.samples import ScoreSample
-from tests.commands.scores.conftest import ADMIN, Clock
+from tests.commands.scores.conftest import ADMIN, START, Clock
 
 Ctx = Callable[..., CommandContext]
 
@@ -145,13 +147,14 @@ def test_after_the_freeze_others_see_the_frozen_board(
 def test_export_is_a_csv_safe_for_spreadsheets(make_ctx: Ctx, clock: Clock) -> None:
     ctx = make_ctx()
     at = clock().timestamp()
-    record_samples(ctx.store, "gd", [ScoreSample(at, "=HYPERLINK(1)", 5.0), ScoreSample(at, "Team B", -1.5)])
+    formulas = ["=HYPERLINK(1)", "+1+1", "-2+3", "@SUM(A1)", "\tcmd"]
+    record_samples(ctx.store, "gd", [ScoreSample(at, team, 5.0) for team in [*formulas, "Team B", "Team-C"]])
     ctx.store.put("scores-polls", "gd", {})
     reply = _run(ctx, "export")
     (attachment,) = reply.files
     rows = list(csv.reader(io.StringIO(attachment.content.decode())))
     assert rows[0] == ["game", "time", "epoch_seconds", "team", "value"]
-    assert sorted(r[3] for r in rows[1:]) == ["'=HYPERLINK(1)", "Team B"]
+    assert sorted(r[3] for r in rows[1:]) == sorted([*("'" + f for f in formulas), "Team B", "Team-C"])
 
 
 def test_a_mark_is_kept_and_echoed_safely(make_ctx: Ctx, clock: Clock) -> None:
@@ -160,6 +163,35 @@ def test_a_mark_is_kept_and_echoed_safely(make_ctx: Ctx, clock: Clock) -> None:
     ctx.store.put("scores-polls", "gd", {})
     reply = _run(ctx, 'mark "load spike"')
     assert reply.ok and "`load spike`" in reply.text
+    # Kept: the snapshot every chart is drawn from carries it.
+    snapshot = load_snapshot(ctx.store, "gd", clock().timestamp() + 60, is_admin=False)
+    assert snapshot.marks == (Mark(clock().timestamp(), "load spike"),)
+
+
+@pytest.mark.parametrize(
+    ("options", "spec"),
+    [
+        ("--top 2", ChartSpec(top=2)),
+        ("--since 1m", ChartSpec(since=START.timestamp() + 60)),
+        ("--rank", ChartSpec(rank=True)),
+    ],
+)
+def test_the_chart_options_reach_the_chart(make_ctx: Ctx, clock: Clock, options: str, spec: ChartSpec) -> None:
+    ctx = make_ctx()
+    for step in range(5):  # two minutes of four teams that keep changing places
+        at = START.timestamp() + 30 * step
+        record_samples(
+            ctx.store, "gd", [ScoreSample(at, t, float((n * 7 + step * 3) % 11)) for n, t in enumerate("ABCD")]
+        )
+    ctx.store.put("scores-polls", "gd", {})
+    clock.advance(120)
+    snapshot = load_snapshot(ctx.store, "gd", clock().timestamp(), is_admin=False)
+    tz = ctx.settings.timezone
+
+    (drawn,) = _run(ctx, f"chart {options}").files
+
+    assert drawn.content == render_chart(snapshot, tz, spec), f"{options} did not reach the chart"
+    assert drawn.content != render_chart(snapshot, tz, ChartSpec())
 
 
 def test_stop_keeps_the_history(make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock) -> None:

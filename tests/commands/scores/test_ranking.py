@@ -71,3 +71,8 @@ def test_a_team_keeps_its_colour_whatever_the_other_teams_or_their_order() -> No
     assert {team: team_colour(team) for team in reversed(names[5:])} == {t: first[t] for t in names[5:]}
     assert len(set(first.values())) == len(names)
     assert all(len(c) == 7 and c.startswith("#") for c in first.values())
+
+
+def test_tied_teams_are_listed_by_name_ignoring_case_whatever_order_they_were_stored_in() -> None:
+    tied = {"Zed": ((0.0, 7.0),), "Beta": ((0.0, 7.0),), "alpha": ((0.0, 7.0),), "Top": ((0.0, 9.0),)}
+    assert ranking_at(tied, 0.0) == [(1, "Top", 9.0), (2, "alpha", 7.0), (2, "Beta", 7.0), (2, "Zed", 7.0)]
