@@ -209,9 +209,12 @@ class DynamoStore(Store):
                 return False
             try:
                 # Every write gets a new `rev`: unchanged since our read means nobody wrote in between.
+                expires_at = (
+                    float(item["expires_at"]) if "expires_at" in item else None
+                )  # kept, as SQLite's UPDATE does
                 self._client.put_item(
                     TableName=self.table,
-                    Item=self._kv_item(namespace, key, new),
+                    Item=self._kv_item(namespace, key, new, expires_at),
                     ConditionExpression="#rev = :rev",
                     ExpressionAttributeNames={"#rev": "rev"},
                     ExpressionAttributeValues={":rev": _serialize(item["rev"])},

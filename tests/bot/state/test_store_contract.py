@@ -122,6 +122,23 @@ def test_a_claim_swaps_only_the_expected_value(store: Store) -> None:
     assert store.get("plans", "missing") is None
 
 
+def test_a_claim_keeps_the_records_expiry(store: Store) -> None:
+    store.put("outbox", "r1", {"owner": ""}, expires_at=time.time() + 1)
+    assert store.claim("outbox", "r1", {"owner": ""}, {"owner": "me"})
+    deadline = time.monotonic() + 10
+    while store.get("outbox", "r1") is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.get("outbox", "r1") is None, "the claimed record outlived its expiry"
+
+
+def test_for_update_writes_the_initial_value_only_where_there_is_none(store: Store) -> None:
+    assert store.for_update("cursors", "new", {"last": None}) == {"last": None}
+    store.put("cursors", "old", {"last": 5})
+    assert store.for_update("cursors", "old", {"last": None}) == {"last": 5}
+    assert store.claim("cursors", "new", {"last": None}, {"last": 7})
+    assert store.for_update("cursors", "new", {"last": None}) == {"last": 7}
+
+
 def simultaneous_claims(stores: list[Store], presses: int) -> list[bool | str]:
     """What each of `presses` claims, started together over `stores` in turn, returned; an error as its text.
 
