@@ -2,9 +2,11 @@
 
 It runs as the feature's background job in `opsbot serve` (`JOB`, ticking at `tick_seconds`) and
 as `scores_handler` on a Lambda schedule (`LAMBDA_ENTRY`). A game is taken for a tick with a
-compare-and-set on its poll record, so two pollers sharing a store poll it once. Nothing here raises
-out of a tick: one game's failure is logged and counted, and the next game and the next tick run.
-After a poll the poster may post the chart: on a lead change, and every `post_every_minutes`.
+compare-and-set on its poll record, so two pollers sharing a store poll it once. The poll's result
+is saved with a compare-and-set on the record as taken, and only a poll whose save wins posts: a
+slow poll that another overtook posts nothing, so a lead change is announced once. Nothing here
+raises out of a tick: one game's failure is logged and counted, and the next game and the next
+tick run. After a poll the poster may post the chart: on a lead change, and every `post_every_minutes`.
 """
 
 from __future__ import annotations

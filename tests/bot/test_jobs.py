@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -121,7 +122,7 @@ def test_two_replicas_never_run_a_job_slower_than_its_interval_at_once(tmp_path:
         thread.join()
     spans.sort()
     assert len(spans) >= 3
-    overlaps = [(a, b) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1]]
+    overlaps = [(a, b) for a, b in itertools.pairwise(spans) if b[0] < a[1]]
     assert not overlaps, f"two runs overlapped: {overlaps}"
 
 
