@@ -140,6 +140,7 @@ def test_a_tick_runs_once_even_after_its_run_released_the_lease(store: Store) ->
     with holding(store, "tick", lease, 30.0):
         pass
     assert take_run(store, "tick", 10, "late replica", now + 1, 30.0) is None
+    assert take_run(store, "tick", 9, "replica whose clock is behind", now + 1, 30.0) is None
     assert take_run(store, "tick", 11, "late replica", now + 1, 30.0)
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from bot.command import CommandContext, CommandError
 from bot.local.scoreboard import ScoreboardGame
+from bot.reply import Reply
 from bot.settings import Settings, load_settings
-from bot.state import Store
+from bot.state import Store, StoreError
 from commands.scores.history import Game, games, load_poll_state, load_snapshot, remove_game, save_game
 from commands.scores.poller import JOB, run_tick
 from tests.commands.scores.conftest import Clock, Posted, scores_settings
@@ -181,6 +182,24 @@ def test_a_chart_posted_right_after_a_poll_holds_that_polls_scores(
     run_tick(ctx)
     ((_, chart),) = posted.messages
     assert chart.files and "Unicorn Ops" in chart.text
+
+
+def test_a_chart_that_could_not_be_queued_is_posted_at_the_next_tick(
+    make_ctx: Callable[..., CommandContext], simulator: tuple[str, ScoreboardGame], clock: Clock, posted: Posted
+) -> None:
+    base, _game = simulator
+    ctx = make_ctx(channel="C0SCORES", post_every_minutes=1)
+    _start(ctx, f"{base}/prod/scores")
+
+    def outbox_down(_channel: str, _reply: Reply) -> None:
+        raise StoreError("the outbox is unreachable")
+
+    ctx.post = outbox_down
+    run_tick(ctx)  # the chart is due (none posted yet) but cannot be queued: logged, not raised
+    ctx.post = posted
+    clock.advance(30)  # half the chart's minute: due only if the failed one did not count
+    run_tick(ctx)
+    assert [bool(reply.files) for _, reply in posted.messages] == [True]
 
 
 def test_the_poller_job_is_on_only_with_a_scores_table(tmp_path: Path) -> None:
