@@ -35,12 +35,13 @@ Lease = dict[str, Any]
 _FREE: Lease = {"holder": "", "until": 0.0, "tick": -1}
 
 
-def take_run(store: Store, name: str, tick: int, holder: str, now: float, seconds: float) -> Lease | None:
-    """The lease, if this replica now holds job `name` for `tick`; None if another holds it or the tick was taken."""
+def take_run(store: Store, name: str, tick: float, holder: str, now: float, seconds: float) -> Lease | None:
+    """The lease, if this replica now holds job `name` for the tick starting at `tick` (epoch seconds: a
+    changed interval still compares); None if another holds it or a tick this late was taken."""
     store.add(NAMESPACE, name, _FREE)
     stored = store.get(NAMESPACE, name)
     current = stored.value if stored is not None and isinstance(stored.value, dict) else None
-    if current is None or not isinstance(current.get("tick"), int) or current["tick"] >= tick:
+    if current is None or not isinstance(current.get("tick"), int | float) or current["tick"] >= tick:
         return None
     if current.get("holder") and float(current.get("until", 0)) > now:
         return None
@@ -98,7 +99,8 @@ def run_forever(
     while not stop.is_set():
         try:
             now = time.time()
-            lease = take_run(runtime.store, job.name, math.floor(now / interval), holder, now, lease_seconds)
+            tick = math.floor(now / interval) * interval
+            lease = take_run(runtime.store, job.name, tick, holder, now, lease_seconds)
             if lease is not None:
                 with holding(runtime.store, job.name, lease, lease_seconds):
                     job.run(ctx)

@@ -144,6 +144,14 @@ def test_a_tick_runs_once_even_after_its_run_released_the_lease(store: Store) ->
     assert take_run(store, "tick", 11, "late replica", now + 1, 30.0)
 
 
+def test_a_longer_interval_after_a_redeploy_still_runs(store: Store) -> None:
+    now = time.time()
+    assert take_run(store, "tick", math.floor(now / 10) * 10, "every 10 s", now, 30.0)
+    store.put(NAMESPACE, "tick", {**store.get(NAMESPACE, "tick").value, "holder": ""})  # type: ignore[union-attr]
+    later = now + 300
+    assert take_run(store, "tick", math.floor(later / 300) * 300, "every 300 s", later, 30.0)
+
+
 def test_the_heartbeat_keeps_a_long_run_leased(store: Store) -> None:
     now = time.time()
     lease = take_run(store, "slow", 1, "runner", now, 0.3)
