@@ -171,7 +171,9 @@ def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
         return help_reply(command, ctx.settings)
     if len(text) > MAX_TEXT:
         usage = command.usage_for(ctx.settings)
-        return Reply.error(Mrkdwn("That is too long for {} ({} characters).\n{}").format(command.name, len(text), usage))
+        return Reply.error(
+            Mrkdwn("That is too long for {} ({} characters).\n{}").format(command.name, len(text), usage)
+        )
     try:
         return command.handle(text, ctx)
     except Exception as exc:

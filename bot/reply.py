@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.text import Mrkdwn
+from bot.text import EMPTY, Mrkdwn
 
 if TYPE_CHECKING:
     from bot.command import CommandContext
@@ -18,7 +18,7 @@ class Attachment:
 
     filename: str
     content: bytes
-    title: Mrkdwn = Mrkdwn("")
+    title: Mrkdwn = EMPTY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "title", Mrkdwn.escape(self.title))

@@ -88,6 +88,9 @@ class Mrkdwn(str):
         return f"Mrkdwn({str.__repr__(self)})"
 
 
+EMPTY = Mrkdwn("")
+
+
 def _escaped_arg(value: object) -> object:
     """A %-argument: text is escaped, numbers stay numbers (so %d and %.1f work)."""
     return Mrkdwn.escape(value) if isinstance(value, str) or not isinstance(value, int | float) else value

@@ -53,6 +53,7 @@ MAX_TABLE_COLUMNS = 20
 MAX_BLOCKS_JSON = 12_000
 # Slack truncates a message's text beyond 40,000 characters; the margin leaves room for the note.
 MAX_MESSAGE_TEXT = 39_000
+SHORTENED = Mrkdwn("Output shortened")
 
 
 def section(text: Mrkdwn) -> dict[str, Any]:
@@ -184,7 +185,7 @@ def actions(block_id: str, *elements: dict[str, Any]) -> dict[str, Any]:
     return Block(ActionsBlock(block_id=block_id, elements=list(elements)).to_dict())
 
 
-def fit_blocks(blocks: list[dict[str, Any]], note: Mrkdwn = Mrkdwn("Output shortened")) -> list[dict[str, Any]]:
+def fit_blocks(blocks: list[dict[str, Any]], note: Mrkdwn = SHORTENED) -> list[dict[str, Any]]:
     """A message's blocks as Slack takes them: at most 50, at most MAX_BLOCKS_JSON characters of JSON, one table.
 
     Order is kept. A table after the first, or one too big for the room left, becomes monospace sections.

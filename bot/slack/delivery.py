@@ -325,7 +325,9 @@ class SlackDelivery:
         if not record["url"] or record["kind"] == "respond":
             return
         if record["kind"] == "upload":
-            text = Mrkdwn("(Could not upload {}: Slack answered {}.)").format(record["body"]["filename"], outcome.reason)
+            text = Mrkdwn("(Could not upload {}: Slack answered {}.)").format(
+                record["body"]["filename"], outcome.reason
+            )
         else:
             text = Mrkdwn("Could not post in this channel: Slack answered {}. Is opsbot a member? (/invite it)").format(
                 outcome.reason

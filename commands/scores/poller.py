@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.command import CommandContext, Job, LambdaEntry
 from bot.state import Store
+from bot.text import Mrkdwn
 from commands.scores.fetch import FetchError, UrlRules, fetch
 from commands.scores.history import (
     POLLS,
@@ -147,7 +148,9 @@ def post_if_due(
         return
     from commands.scores.board import chart_reply  # the renderer; kept out of the poll path's imports
 
-    note = f"Lead change: *{outcome.lead_change[1]}* overtakes {outcome.lead_change[0]}." if outcome.lead_change else ""
+    note = Mrkdwn("")
+    if outcome.lead_change:  # the teams' names are the scoreboard's
+        note = Mrkdwn("Lead change: *{}* overtakes {}.").format(outcome.lead_change[1], outcome.lead_change[0])
     snapshot = load_snapshot(ctx.store, game, now, is_admin=False)
     ctx.post(options.channel, chart_reply(snapshot, ctx.settings.timezone, options, note=note))
     state.last_chart_at = now
