@@ -35,9 +35,8 @@ class Chunk:
     @property
     def text(self) -> Mrkdwn:
         # The lines are mrkdwn the caller escaped; a cut keeps its fences as they were.
-        return (
-            Mrkdwn(_REOPEN if self.reopens_fence else "") + "\n".join(self.body) + (_CLOSE if self.closes_fence else "")
-        )
+        text = (_REOPEN if self.reopens_fence else "") + "\n".join(self.body) + (_CLOSE if self.closes_fence else "")
+        return Mrkdwn(text)
 
 
 @dataclass(frozen=True)
