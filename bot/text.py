@@ -24,14 +24,28 @@ _INSERTED_ZWSP = re.compile(f"{ZWSP}(?=`)|(?<=`){ZWSP}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
+def _apart(text: str) -> str:
+    """No two backticks of `text` touch."""
+    return _TOUCHING_BACKTICK.sub("`" + ZWSP, text)
+
+
 def _unfence(text: str) -> str:
     """No two backticks of `text` touch, and none touches a backtick put before or after it."""
-    text = _TOUCHING_BACKTICK.sub("`" + ZWSP, text)
-    if text.startswith("`"):
-        text = ZWSP + text
-    if text.endswith("`"):
-        text += ZWSP
-    return text
+    return _joined([("`", False), (_apart(text), True), ("`", False)])[1:-1]
+
+
+def _joined(pieces: Iterable[tuple[str, bool]]) -> str:
+    """The pieces end to end; where a piece from outside (True) meets another with a backtick on each
+    side, a zero-width space between them, so no two pieces make a ``` together."""
+    out: list[str] = []
+    last, last_outside = "", False
+    for text, outside in pieces:
+        if text and last.endswith("`") and text.startswith("`") and (outside or last_outside):
+            out.append(ZWSP)
+        if text:
+            out.append(text)
+            last, last_outside = text, outside
+    return "".join(out)
 
 
 class Mrkdwn(str):
@@ -48,17 +62,17 @@ class Mrkdwn(str):
         if isinstance(text, Mrkdwn):
             return text
         raw = str(text)
-        return cls(_unfence(raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")))
+        return cls(_apart(raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")))
 
     def __add__(self, other: str) -> Mrkdwn:
         if not isinstance(other, str):
             return NotImplemented
-        return Mrkdwn(str.__add__(self, Mrkdwn.escape(other)))
+        return Mrkdwn(_joined([(self, False), _piece(other)]))
 
     def __radd__(self, other: str) -> Mrkdwn:
         if not isinstance(other, str):
             return NotImplemented
-        return Mrkdwn(str.__add__(Mrkdwn.escape(other), self))
+        return Mrkdwn(_joined([_piece(other), (self, False)]))
 
     def __mod__(self, args: Any) -> Mrkdwn:
         if isinstance(args, tuple):
@@ -70,10 +84,27 @@ class Mrkdwn(str):
         return Mrkdwn(str.__mod__(self, args))
 
     def format(self, *args: object, **kwargs: object) -> Mrkdwn:
-        return Mrkdwn(_FORMATTER.vformat(self, args, kwargs))
+        """str.format with every argument that is not `Mrkdwn` escaped after its format spec is applied
+        (so `{:>8}` and `{:,}` work), and kept from making a ``` with the template's backticks."""
+        pieces: list[tuple[str, bool]] = []
+        auto = 0
+        for literal, field, spec, conversion in _FORMATTER.parse(self):
+            pieces.append((literal, False))
+            if field is None:
+                continue
+            if field == "":
+                field, auto = str(auto), auto + 1
+            value, _ = _FORMATTER.get_field(field, args, kwargs)
+            value = _FORMATTER.convert_field(value, conversion)
+            text = format(value, spec or "")
+            pieces.append((text, False) if isinstance(value, Mrkdwn) else _piece(text))
+        return Mrkdwn(_joined(pieces))
 
     def join(self, parts: Iterable[str]) -> Mrkdwn:
-        return Mrkdwn(str.join(self, (Mrkdwn.escape(p) for p in parts)))
+        pieces: list[tuple[str, bool]] = []
+        for i, part in enumerate(parts):
+            pieces += [(self, False), _piece(part)] if i else [_piece(part)]
+        return Mrkdwn(_joined(pieces))
 
     def splitlines(self, keepends: bool = False) -> list[Mrkdwn]:  # type: ignore[override]
         return [Mrkdwn(line) for line in str.splitlines(self, keepends)]
@@ -91,18 +122,22 @@ class Mrkdwn(str):
 EMPTY = Mrkdwn("")
 
 
+def _piece(text: str) -> tuple[str, bool]:
+    """A piece to join: a `Mrkdwn` as it is, anything else escaped and marked as from outside."""
+    return (text, False) if isinstance(text, Mrkdwn) else (Mrkdwn.escape(text), True)
+
+
 def _escaped_arg(value: object) -> object:
-    """A %-argument: text is escaped, numbers stay numbers (so %d and %.1f work)."""
-    return Mrkdwn.escape(value) if isinstance(value, str) or not isinstance(value, int | float) else value
+    """A %-argument: text is escaped (and kept off the template's backticks), numbers stay numbers."""
+    if isinstance(value, int | float) and not isinstance(value, str):
+        return value
+    if isinstance(value, Mrkdwn):
+        return value
+    text = Mrkdwn.escape(value)
+    return Mrkdwn(ZWSP * text.startswith("`") + text + ZWSP * text.endswith("`"))
 
 
-class _EscapingFormatter(string.Formatter):
-    def format_field(self, value: Any, format_spec: str) -> str:
-        formatted = format(value, format_spec)
-        return formatted if isinstance(value, Mrkdwn) else Mrkdwn.escape(formatted)
-
-
-_FORMATTER = _EscapingFormatter()
+_FORMATTER = string.Formatter()
 
 
 def escape_mrkdwn(text: str) -> Mrkdwn:
