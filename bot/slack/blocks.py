@@ -17,6 +17,7 @@ SlackObjectFormationError, so a test finds it rather than a user.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -233,7 +234,10 @@ def fit_text(text: Mrkdwn) -> Mrkdwn:
         return text
     cut = text.rfind("\n", 0, MAX_MESSAGE_TEXT - 100)
     kept = Mrkdwn(text[:cut]) if cut > 0 else clip(text, MAX_MESSAGE_TEXT - 100)
-    return kept + Mrkdwn("\n… {:,} more characters not shown.").format(len(text) - len(kept))
+    left = len(text) - len(kept)
+    if len(re.findall("```", kept)) % 2:  # cut inside a code block: close it, or the note is code too
+        kept += Mrkdwn("```")
+    return kept + Mrkdwn("\n… {:,} more characters not shown.").format(left)
 
 
 def _size(blocks: list[dict[str, Any]]) -> int:
