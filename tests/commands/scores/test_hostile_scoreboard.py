@@ -59,12 +59,12 @@ def test_the_poller_jobs_live_table_and_lead_change_post_carry_no_live_mention_o
             JOB.run(ctx)
             delivery.flush(10)
             clock.advance(30)
+    assert_inert([call.params for call in standin.calls])
     posts = standin.calls_to("chat.postMessage") + standin.calls_to("chat.update")
     sections = [b["text"]["text"] for call in posts for b in call.params.get("blocks", []) if b["type"] == "section"]
     assert any(text.startswith("```") and "&lt;!channel&gt;" in text for text in sections), "the monospace table"
     assert any("overtakes" in call.params["text"] for call in posts)
     assert any("&lt;!channel&gt;" in call.params["text"] for call in posts), "the name is shown, escaped"
-    assert_inert([call.params for call in standin.calls])
 
 
 @pytest.fixture
@@ -101,5 +101,5 @@ def test_scores_start_quotes_the_scoreboards_bad_status_line_escaped(
     status, url = bot.send(f"start {bad_status_line}", command="/scores", user_id=ADMIN)
     assert status == 200
     reply = bot.reply_to(url)
-    assert "The first poll failed" in reply["text"] and "&lt;!channel&gt;" in reply["text"]
     assert_inert([call.params for call in bot.standin.calls])
+    assert "The first poll failed" in reply["text"] and "&lt;!channel&gt;" in reply["text"]
