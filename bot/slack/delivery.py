@@ -291,7 +291,7 @@ class SlackDelivery:
                 channel=record["channel"],
                 content=base64.b64decode(body["content"]),
                 filename=body["filename"],
-                title=body["title"] or body["filename"],
+                title=body["title"] or Mrkdwn.escape(body["filename"]),  # a log group's name may be in it
                 thread_ts=self._thread_of(record),
             )
             return SENT
