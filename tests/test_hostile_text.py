@@ -9,13 +9,16 @@ helper, tests/live_markup.py. The entry points (HTTP through Bolt, the poller jo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.command import CommandError, failure_reply
+from bot.command import CommandContext, CommandError, SlashCommand, failure_reply
 from bot.reply import Attachment, Reply
 from bot.settings import load_settings
 from bot.slack.blocks import (
@@ -56,6 +59,9 @@ from commands.tail.events import LogEvent
 from commands.tail.invocations import group_invocations
 from commands.tail.render import log_reply
 from tests.live_markup import HOSTILE_PIECES, assert_inert, reply_payload
+
+if TYPE_CHECKING:
+    from tests.conftest import Bot
 
 TZ = ZoneInfo("Europe/Berlin")
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC).timestamp()
@@ -178,3 +184,35 @@ def test_tail_invocations_and_orphan_lines(lines: list[str], title: str) -> None
     events += [LogEvent(1_746_090_100_000, None, title, "o", lines[0])]  # outside any invocation
     check(log_reply(title, group_invocations(events), TZ, notes=[title], filename="t.txt"))
     check(log_reply(title, group_invocations(events * 40), TZ, filename="t.txt"))  # some go to the file
+
+
+# -- at the way out: a command that forgets every escape still sends nothing live
+
+
+def _forgetful(text: str, ctx: CommandContext) -> Reply:
+    """A command that puts raw outside text everywhere a Reply holds text (as a bug would)."""
+    if text.startswith("raise "):
+        raise CommandError(text.removeprefix("raise "))
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return Reply(
+        text,  # type: ignore[arg-type]
+        blocks=[block, *code_sections([text])],  # type: ignore[list-item]
+        attachments=[{"color": "#e01e5a", "blocks": [block]}],
+        files=(Attachment("f.txt", b"x", text),),  # type: ignore[arg-type]
+    )
+
+
+FORGETFUL = SlashCommand("/forgetful", "Forgets to escape", "TEXT", "Forgets.", _forgetful)
+
+
+@pytest.mark.parametrize("text", [*HOSTILE_PIECES[:9], "".join(HOSTILE_PIECES[:-1])])
+def test_a_reply_that_forgot_to_escape_reaches_slack_inert_through_bolt(
+    serve_bot: Callable[..., Bot], text: str
+) -> None:
+    bot = serve_bot([FORGETFUL])
+    sent = [bot.send(text, command="/forgetful"), bot.send(f"raise {text}", command="/forgetful")]
+    for status, url in sent:
+        assert status == 200
+        bot.reply_to(url)
+    bot.standin.wait_for("files.completeUploadExternal")
+    assert_inert([call.params for call in bot.standin.calls])
