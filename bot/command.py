@@ -21,6 +21,7 @@ from bot.aws import AwsClients, describe_aws_error, is_aws_error
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.state import Store
+from bot.text import Mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -144,32 +145,35 @@ class SlashCommand:
 
 
 def help_reply(command: SlashCommand, settings: Settings) -> Reply:
-    usage = command.usage_for(settings)
-    return Reply.private(f"*{command.name}* — {command.summary}\n{usage}\n\n{command.help}")
+    # The name, summary and help are the feature's own literals; the usage note reads the settings.
+    head = Mrkdwn(f"*{command.name}* — {command.summary}\n")
+    return Reply.private(head + command.usage_for(settings) + Mrkdwn("\n\n" + command.help))
 
 
 def failure_reply(exc: BaseException, command_name: str, usage: str = "") -> Reply:
     """Turn anything a command raised into a short private reply; log the unexpected."""
     if isinstance(exc, UsageError):
-        return Reply.error(f"{exc}\n{usage}".strip())
+        return Reply.error(Mrkdwn.escape(f"{exc}\n{usage}".strip()))
     if isinstance(exc, CommandError):
-        return Reply.error(str(exc))
+        return Reply.error(Mrkdwn.escape(str(exc)))
     if is_aws_error(exc):
-        return Reply.error(describe_aws_error(exc))
+        return Reply.error(Mrkdwn.escape(describe_aws_error(exc)))
     log.error("%s failed", command_name, exc_info=exc)
-    return Reply.error(f"{command_name} failed unexpectedly; the error is in the bot's log.")
+    return Reply.error(Mrkdwn("{} failed unexpectedly; the error is in the bot's log.").format(command_name))
 
 
 def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
     """Check access, answer help, run the command; never raises."""
     text = text.strip()
     if not ctx.trusted and not ctx.settings.access_for(command.name).allows(ctx.user_id, ctx.channel_id):
-        return Reply.error(f"Sorry, you are not allowed to run {command.name} here.")
+        return Reply.error(Mrkdwn("Sorry, you are not allowed to run {} here.").format(command.name))
     if text.lower() in HELP_WORDS:
         return help_reply(command, ctx.settings)
     if len(text) > MAX_TEXT:
         usage = command.usage_for(ctx.settings)
-        return Reply.error(f"That is too long for {command.name} ({len(text)} characters).\n{usage}")
+        return Reply.error(
+            Mrkdwn("That is too long for {} ({} characters).\n{}").format(command.name, len(text), usage)
+        )
     try:
         return command.handle(text, ctx)
     except Exception as exc:
@@ -179,7 +183,7 @@ def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
 def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandContext) -> Reply:
     handler = command.buttons.get(action_id)
     if handler is None:
-        return Reply.error("This button is no longer supported.")
+        return Reply.error(Mrkdwn("This button is no longer supported."))
     try:
         return handler(value, ctx)
     except Exception as exc:

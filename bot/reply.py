@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.text import EMPTY, Mrkdwn
+
 if TYPE_CHECKING:
     from bot.command import CommandContext
 
@@ -16,12 +18,36 @@ class Attachment:
 
     filename: str
     content: bytes
-    title: str = ""
+    title: Mrkdwn = EMPTY
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", Mrkdwn.escape(self.title))
+
+
+class Block(dict[str, Any]):
+    """A block as bot.slack.blocks built it: every text in it escaped. A `Reply` escapes every
+    string of any other dict it is given, so a block built by hand cannot ping either."""
+
+
+def safe_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b if isinstance(b, Block) else Block(_escaped_tree(b)) for b in blocks]
+
+
+def _escaped_tree(value: Any) -> Any:
+    # Types, ids and colours hold no & < > or backticks: escaping them changes nothing.
+    if isinstance(value, dict):
+        return {k: _escaped_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped_tree(v) for v in value]
+    return Mrkdwn.escape(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
 class Reply:
-    text: str
+    """`text` (what notifications show), the blocks, attachments and file titles are all Slack text:
+    anything in them that is not `Mrkdwn` (or a built `Block`) is escaped here, at construction."""
+
+    text: Mrkdwn
     blocks: list[dict[str, Any]] = field(default_factory=list)
     # Slack's (legacy) message attachments, used only for their colour bar: each is
     # {"color": "#2eb886", "blocks": [...]}, shown after `blocks`.
@@ -39,10 +65,18 @@ class Reply:
     # and False when Slack refused the reply, so the work can give up (and free what it holds).
     afterwards: Callable[[CommandContext, bool], None] | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", Mrkdwn.escape(self.text))
+        object.__setattr__(self, "blocks", safe_blocks(self.blocks))
+        attachments = [
+            {k: safe_blocks(v) if k == "blocks" else _escaped_tree(v) for k, v in a.items()} for a in self.attachments
+        ]
+        object.__setattr__(self, "attachments", attachments)
+
     @classmethod
-    def private(cls, text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
+    def private(cls, text: Mrkdwn, blocks: list[dict[str, Any]] | None = None) -> Reply:
         return cls(text=text, blocks=blocks or [], public=False)
 
     @classmethod
-    def error(cls, text: str) -> Reply:
+    def error(cls, text: Mrkdwn) -> Reply:
         return cls(text=text, public=False, ok=False)

@@ -29,8 +29,7 @@ from bot.local.demo_ssh import ssh_scene
 from bot.local.demo_tail import TAIL_CONFIG, follow_scene, forwarder_scene, tail_scene
 from bot.local.slack_requests import button_press_form, send_signed, slash_command_form
 from bot.local.slack_standin import SlackStandIn
-from bot.reply import Reply
-from bot.slack.blocks import as_text, buttons
+from bot.slack.blocks import buttons, payload_text
 
 ADMIN = "U0ADMIN"
 ENGINEER = "U0ENGINEER"
@@ -199,7 +198,7 @@ def print_transcript(transcript: list[Entry]) -> None:
             kind = reply.get("response_type", "ephemeral")
             label = LABELS.get(kind, kind)
             blocks, attachments = reply.get("blocks") or [], reply.get("attachments") or []
-            text = as_text(Reply(str(reply.get("text", "")), blocks=blocks, attachments=attachments))
+            text = payload_text(str(reply.get("text", "")), blocks, attachments)
             print(f"  {label}: " + text.replace("\n", "\n    "))
         for name, content in entry.files:
             print(f"  [file {name}, {len(content)} bytes]")

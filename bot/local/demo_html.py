@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.slack.blocks import table_cells
+from bot.text import unescape
 
 if TYPE_CHECKING:
     from bot.local.demo import Entry
@@ -40,29 +42,44 @@ _EMOJI = re.compile("|".join(re.escape(code) for code in EMOJI))
 
 
 def mrkdwn(text: str) -> str:
-    """Enough of Slack's mrkdwn for the demo: code blocks, code, bold, italics, links, emoji codes."""
-    # Slack's own escapes first, so that "&amp;" shows as "&", not as "&amp;amp;".
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """Enough of Slack's mrkdwn for the demo: code blocks, code, bold, italics, links, emoji codes.
+
+    Read as Slack reads it: a link or mention is a real `<…>` (the code's own); escaped text
+    (`&lt;!channel&gt;`) is shown as text, never made a link.
+    """
     parts = re.split(r"```(.*?)```", text, flags=re.S)
     out = []
     for i, part in enumerate(parts):
         if i % 2:
-            out.append(f"<pre>{html.escape(part.strip(chr(10)))}</pre>")
+            out.append(f"<pre>{html.escape(unescape(part).strip(chr(10)))}</pre>")
             continue
-        s = _EMOJI.sub(lambda found: EMOJI[found[0]], html.escape(part))
-        s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
-        s = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", s)
-        s = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", s)
-        s = re.sub(r"&lt;(https?://[^|&]+)\|([^&]+)&gt;", r'<a href="\1">\2</a>', s)
-        s = re.sub(r"&lt;@([UW][A-Z0-9]+)(?:\|[^&]*)?&gt;", r"<b>@\1</b>", s)  # a mention, as Slack shows it
-        out.append(s.replace("\n", "<br>"))
+        pieces = _LIVE.split(part)  # text, then (url, label, user) of each live link or mention, ...
+        for j in range(0, len(pieces), 4):
+            out.append(_formatted(pieces[j]))
+            if j + 3 < len(pieces):
+                url, label, user = pieces[j + 1 : j + 4]
+                if user:
+                    out.append(f"<b>@{html.escape(user)}</b>")  # a mention, as Slack shows it
+                else:
+                    out.append(f'<a href="{html.escape(url)}">{html.escape(unescape(label))}</a>')
     return "".join(out)
+
+
+_LIVE = re.compile(r"<(https?://[^|<>]+)\|([^<>]+)>|<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def _formatted(text: str) -> str:
+    s = _EMOJI.sub(lambda found: EMOJI[found[0]], html.escape(unescape(text)))
+    s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+    s = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", s)
+    s = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", s)
+    return s.replace("\n", "<br>")
 
 
 def _block(block: dict[str, Any]) -> str:
     kind = block.get("type")
     if kind == "header":
-        return f"<h3>{html.escape(block['text']['text'])}</h3>"
+        return f"<h3>{html.escape(unescape(block['text']['text']))}</h3>"
     if kind == "section":
         body = mrkdwn(block.get("text", {}).get("text", ""))
         fields = "".join(f"<div>{mrkdwn(f.get('text', ''))}</div>" for f in block.get("fields", []))
@@ -71,7 +88,7 @@ def _block(block: dict[str, Any]) -> str:
         return "<div class=tag>" + " ".join(mrkdwn(e.get("text", "")) for e in block.get("elements", [])) + "</div>"
     if kind == "actions":
         buttons = [
-            f"<span class='button {e.get('style', '')}'>{html.escape(e.get('text', {}).get('text', ''))}</span>"
+            f"<span class='button {e.get('style', '')}'>{_plain(e.get('text', {}).get('text', ''))}</span>"
             for e in block.get("elements", [])
         ]
         return "<div>" + "".join(buttons) + "</div>"
@@ -83,8 +100,12 @@ def _block(block: dict[str, Any]) -> str:
     return ""
 
 
-def _row(cells: list[str], right: set[int]) -> str:
-    tds = (f"<td{' class=right' if i in right else ''}>{html.escape(c)}</td>" for i, c in enumerate(cells))
+def _plain(text: str) -> str:
+    return html.escape(unescape(text))
+
+
+def _row(cells: Sequence[str], right: set[int]) -> str:
+    tds = (f"<td{' class=right' if i in right else ''}>{html.escape(unescape(c))}</td>" for i, c in enumerate(cells))
     return "<tr>" + "".join(tds) + "</tr>"
 
 

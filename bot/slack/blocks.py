@@ -4,14 +4,20 @@ The builders return plain dicts (`to_dict()`): slack_sdk checks a block's limits
 so converting here makes a breach fail where the block is built, while Reply, delivery, the terminal
 and the demo transcript keep reading Slack's own JSON.
 
-Text that comes from users or AWS is clipped with "…" before it reaches a model. What the code itself
-chooses (action ids, button values, dialog labels, column counts) is not: a breach there is a
-programming error and raises SlackObjectFormationError, so a test finds it rather than a user.
+Every text a builder takes is `Mrkdwn` (bot.text); anything else is escaped here, so a forgotten
+escape shows `&lt;!channel&gt;` rather than pinging. Plain-text objects (headers, button labels) are
+escaped too: Slack does not say that they never parse `<!…>`, so they are treated as mrkdwn. Code
+blocks are made only here (`code_sections`, a table as monospace) through `bot.text.fenced`.
+
+Text is clipped with "…" before it reaches a model. What the code itself chooses (action ids,
+button values, column counts) is not: a breach there is a programming error and raises
+SlackObjectFormationError, so a test finds it rather than a user.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +40,8 @@ from slack_sdk.models.blocks import (
     TableBlockColumnSettings,
 )
 
-from bot.reply import Reply
+from bot.reply import Block, Reply, safe_blocks
+from bot.text import Mrkdwn, clip, fenced, unescape
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks). slack_sdk checks the ones it
 # names; it does not check a table's rows or columns, nor anything about a whole message.
@@ -47,35 +54,39 @@ MAX_TABLE_COLUMNS = 20
 MAX_BLOCKS_JSON = 12_000
 # Slack truncates a message's text beyond 40,000 characters; the margin leaves room for the note.
 MAX_MESSAGE_TEXT = 39_000
+SHORTENED = Mrkdwn("Output shortened")
 
 
-def section(text: str) -> dict[str, Any]:
-    return SectionBlock(text=MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT))).to_dict()
+def section(text: Mrkdwn) -> dict[str, Any]:
+    return Block(SectionBlock(text=MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT))).to_dict())
 
 
-def header(text: str) -> dict[str, Any]:
-    return HeaderBlock(text=PlainTextObject(text=_clip(text, MAX_HEADER_TEXT))).to_dict()
+def header(text: Mrkdwn) -> dict[str, Any]:
+    return Block(HeaderBlock(text=PlainTextObject(text=_clip(text, MAX_HEADER_TEXT))).to_dict())
 
 
-def context(text: str) -> dict[str, Any]:
-    return ContextBlock(elements=[MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT))]).to_dict()
+def context(text: Mrkdwn) -> dict[str, Any]:
+    return Block(ContextBlock(elements=[MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT))]).to_dict())
 
 
-def code_sections(lines: list[str]) -> list[dict[str, Any]]:
-    """Monospace sections, split at line boundaries so none exceeds Slack's 3,000 characters."""
+def code_sections(lines: Sequence[Mrkdwn]) -> list[dict[str, Any]]:
+    """Monospace sections, split at line boundaries so none exceeds Slack's 3,000 characters.
+    Room is left for the zero-width spaces `fenced` may add between backticks."""
     blocks: list[dict[str, Any]] = []
-    chunk: list[str] = []
+    chunk: list[Mrkdwn] = []
     size = 0
     budget = MAX_SECTION_TEXT - len("``````") - 1
-    for line in lines:
-        line = _clip(line, budget)
-        if chunk and size + len(line) + 1 > budget:
-            blocks.append(section("```" + "\n".join(chunk) + "```"))
+    for raw in lines:
+        line = Mrkdwn.escape(raw)
+        line = _clip(line, max(budget // 2, budget - line.count("`") - 1))
+        room = len(line) + line.count("`") + 1  # `fenced` may put a zero-width space after each backtick
+        if chunk and size + room > budget:
+            blocks.append(section(fenced(chunk)))
             chunk, size = [], 0
         chunk.append(line)
-        size += len(line) + 1
+        size += room
     if chunk:
-        blocks.append(section("```" + "\n".join(chunk) + "```"))
+        blocks.append(section(fenced(chunk)))
     return blocks
 
 
@@ -84,18 +95,21 @@ class Cell:
     """A table cell with a style (a plain str is a plain cell). Rich text has no colours: a green or red
     mark is an emoji in front, e.g. Cell("+3", emoji="large_green_circle")."""
 
-    text: str
+    text: Mrkdwn
     bold: bool = False
     italic: bool = False
     code: bool = False
     emoji: str = ""
 
     @property
-    def plain(self) -> str:
-        return f":{self.emoji}: {self.text}" if self.emoji else self.text
+    def plain(self) -> Mrkdwn:
+        return Mrkdwn(f":{self.emoji}: ") + self.text if self.emoji else Mrkdwn.escape(self.text)
 
 
-def table(rows: Sequence[Sequence[str | Cell]], right: Collection[int] = ()) -> list[dict[str, Any]]:
+Row = Sequence[Mrkdwn | Cell]
+
+
+def table(rows: Sequence[Row], right: Collection[int] = ()) -> list[dict[str, Any]]:
     """One table block, the first row its heading; beyond Slack's 100 rows, monospace sections instead.
 
     Columns in `right` are right-aligned. `aligned(rows, right)` gives the same table as text lines, for
@@ -108,56 +122,71 @@ def table(rows: Sequence[Sequence[str | Cell]], right: Collection[int] = ()) -> 
         return code_sections(aligned(rows, right))
     settings = [TableBlockColumnSettings(align="right" if i in right else "left") for i in range(width)]
     return [
-        TableBlock(
-            rows=[[_cell(c) for c in row] for row in rows], column_settings=settings if right else None
-        ).to_dict()
+        Block(
+            TableBlock(
+                rows=[[_cell(c) for c in row] for row in rows], column_settings=settings if right else None
+            ).to_dict()
+        )
     ]
 
 
-def _cell(cell: str | Cell) -> RawTextObject | RichTextBlock:
-    if isinstance(cell, str):
-        return RawTextObject(text=cell or " ")  # Slack refuses an empty cell
+def _cell(cell: Mrkdwn | Cell) -> RawTextObject | RichTextBlock:
+    if not isinstance(cell, Cell):
+        return RawTextObject(text=Mrkdwn.escape(cell) or " ")  # Slack refuses an empty cell
     style = RichTextElementParts.TextStyle(bold=cell.bold or None, italic=cell.italic or None, code=cell.code or None)
     parts: list[Any] = [RichTextElementParts.Emoji(name=cell.emoji)] if cell.emoji else []
-    parts.append(RichTextElementParts.Text(text=f" {cell.text}" if cell.emoji else cell.text or " ", style=style))
+    text = Mrkdwn.escape(cell.text)
+    parts.append(RichTextElementParts.Text(text=f" {text}" if cell.emoji else text or " ", style=style))
     return RichTextBlock(elements=[RichTextSectionElement(elements=parts)])
 
 
-def aligned(rows: Sequence[Sequence[str | Cell]], right: Collection[int] = ()) -> list[str]:
-    """A table as monospace lines, columns padded to their widest cell."""
-    texts = [[c.plain if isinstance(c, Cell) else c for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in texts) for i in range(len(texts[0]))]
+def aligned(rows: Sequence[Row], right: Collection[int] = ()) -> list[Mrkdwn]:
+    """A table as monospace lines, columns padded to their widest cell as a reader sees it
+    (`&lt;` is one character wide)."""
+    texts = [[c.plain if isinstance(c, Cell) else Mrkdwn.escape(c) for c in row] for row in rows]
+    widths = [max(_width(row[i]) for row in texts) for i in range(len(texts[0]))]
     return [
-        "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
+        Mrkdwn(
+            "  ".join(_pad(cell, w, i in right) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        )
         for row in texts
     ]
 
 
+def _width(cell: Mrkdwn) -> int:
+    return len(unescape(cell))
+
+
+def _pad(cell: Mrkdwn, width: int, right: bool) -> str:
+    room = " " * (width - _width(cell))
+    return room + cell if right else cell + room
+
+
 def button(
-    text: str, action_id: str, value: str, style: str | None = None, confirm: dict[str, Any] | None = None
+    text: Mrkdwn, action_id: str, value: str, style: str | None = None, confirm: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     label = PlainTextObject(text=_clip(text, ButtonElement.text_max_length))
     return ButtonElement(text=label, action_id=action_id, value=value, style=style, confirm=confirm).to_dict()
 
 
-def confirm_dialog(title: str, text: str, confirm: str, deny: str, style: str | None = None) -> dict[str, Any]:
+def confirm_dialog(
+    title: Mrkdwn, text: Mrkdwn, confirm: Mrkdwn, deny: Mrkdwn, style: str | None = None
+) -> dict[str, Any]:
     """The dialog a button asks before acting; only `text` may carry data (and is clipped)."""
     return ConfirmObject(
-        title=PlainTextObject(text=title),
+        title=PlainTextObject(text=Mrkdwn.escape(title)),
         text=MarkdownTextObject(text=_clip(text, ConfirmObject.text_max_length)),
-        confirm=PlainTextObject(text=confirm),
-        deny=PlainTextObject(text=deny),
+        confirm=PlainTextObject(text=Mrkdwn.escape(confirm)),
+        deny=PlainTextObject(text=Mrkdwn.escape(deny)),
         style=style,
     ).to_dict()
 
 
 def actions(block_id: str, *elements: dict[str, Any]) -> dict[str, Any]:
-    return ActionsBlock(block_id=block_id, elements=list(elements)).to_dict()
+    return Block(ActionsBlock(block_id=block_id, elements=list(elements)).to_dict())
 
 
-def fit_blocks(blocks: list[dict[str, Any]], note: str = "Output shortened") -> list[dict[str, Any]]:
+def fit_blocks(blocks: list[dict[str, Any]], note: Mrkdwn = SHORTENED) -> list[dict[str, Any]]:
     """A message's blocks as Slack takes them: at most 50, at most MAX_BLOCKS_JSON characters of JSON, one table.
 
     Order is kept. A table after the first, or one too big for the room left, becomes monospace sections.
@@ -165,6 +194,7 @@ def fit_blocks(blocks: list[dict[str, Any]], note: str = "Output shortened") -> 
     how many ("{note}: N more blocks not shown."). Trailing actions blocks (the message's buttons) are
     always kept, after that note: they are what the message is for. Blocks that fit come back unchanged.
     """
+    blocks = safe_blocks(blocks)
     end = len(blocks)
     while end and blocks[end - 1].get("type") == "actions":
         end -= 1
@@ -176,7 +206,7 @@ def fit_blocks(blocks: list[dict[str, Any]], note: str = "Output shortened") -> 
     if len(queue) + len(tail) <= MAX_BLOCKS and _size(queue + tail) <= MAX_BLOCKS_JSON:
         return queue + tail
     room = MAX_BLOCKS - len(tail) - 1
-    budget = MAX_BLOCKS_JSON - _size(tail) - _size([context(f"_{note}: {len(queue):,} more blocks not shown._")])
+    budget = MAX_BLOCKS_JSON - _size(tail) - _size([_left_out(note, len(queue))])
     kept: list[dict[str, Any]] = []
     used, i = 0, 0
     while i < len(queue):
@@ -190,16 +220,24 @@ def fit_blocks(blocks: list[dict[str, Any]], note: str = "Output shortened") -> 
             break
     if i == len(queue):
         return kept + tail
-    return [*kept, context(f"_{note}: {len(queue) - i:,} more blocks not shown._"), *tail]
+    return [*kept, _left_out(note, len(queue) - i), *tail]
 
 
-def fit_text(text: str) -> str:
+def _left_out(note: Mrkdwn, count: int) -> dict[str, Any]:
+    return context(Mrkdwn("_{}: {:,} more blocks not shown._").format(Mrkdwn.escape(note), count))
+
+
+def fit_text(text: Mrkdwn) -> Mrkdwn:
     """A message's text within Slack's limit: a longer one is cut at a line end and says how much is left out."""
+    text = Mrkdwn.escape(text)
     if len(text) <= MAX_MESSAGE_TEXT:
         return text
     cut = text.rfind("\n", 0, MAX_MESSAGE_TEXT - 100)
-    cut = cut if cut > 0 else MAX_MESSAGE_TEXT - 100
-    return f"{text[:cut]}\n… {len(text) - cut:,} more characters not shown."
+    kept = Mrkdwn(text[:cut]) if cut > 0 else clip(text, MAX_MESSAGE_TEXT - 100)
+    left = len(text) - len(kept)
+    if len(re.findall("```", kept)) % 2:  # cut inside a code block: close it, or the note is code too
+        kept += Mrkdwn("```")
+    return kept + Mrkdwn("\n… {:,} more characters not shown.").format(left)
 
 
 def _size(blocks: list[dict[str, Any]]) -> int:
@@ -210,26 +248,28 @@ def _table_as_code(block: dict[str, Any]) -> list[dict[str, Any]]:
     return code_sections(_table_lines(block))
 
 
-def _table_lines(block: dict[str, Any]) -> list[str]:
+def _table_lines(block: dict[str, Any]) -> list[Mrkdwn]:
     return aligned(*table_cells(block))
 
 
-def table_cells(block: dict[str, Any]) -> tuple[list[list[str]], set[int]]:
-    """A table block's cells as text (an emoji as :name:), and which columns are right-aligned."""
+def table_cells(block: dict[str, Any]) -> tuple[list[list[Mrkdwn]], set[int]]:
+    """A table block's cells as text (an emoji as :name:), and which columns are right-aligned.
+    The cells are `Mrkdwn`: the block was built here (or escaped by `safe_blocks`), so they are escaped."""
     settings = block.get("column_settings") or []
     right = {i for i, s in enumerate(settings) if s and s.get("align") == "right"}
     return [[_cell_text(cell) for cell in row] for row in block["rows"]], right
 
 
-def _cell_text(cell: dict[str, Any]) -> str:
+def _cell_text(cell: dict[str, Any]) -> Mrkdwn:
     if cell.get("type") == "rich_text":
         parts = [p for section in cell.get("elements", []) for p in section.get("elements", [])]
-        return "".join(f":{p['name']}:" if p.get("type") == "emoji" else p.get("text", "") for p in parts).strip()
-    return str(cell.get("text", "")).strip()
+        text = "".join(f":{p['name']}:" if p.get("type") == "emoji" else p.get("text", "") for p in parts)
+        return Mrkdwn(text.strip())
+    return Mrkdwn(str(cell.get("text", "")).strip())
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _clip(text: Mrkdwn, limit: int) -> Mrkdwn:
+    return clip(Mrkdwn.escape(text), limit)
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -246,32 +286,32 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def as_text(reply: Reply) -> str:
     """What Slack shows, as plain text for a terminal: the blocks (and those of the attachments)
     when there are any, else the text."""
-    blocks = [*reply.blocks, *(b for attachment in reply.attachments for b in attachment.get("blocks", ()))]
-    if not blocks:
-        return _unescape(reply.text)
-    return "\n".join(filter(None, (_block_text(block) for block in blocks)))
+    return payload_text(reply.text, reply.blocks, reply.attachments)
+
+
+def payload_text(text: str, blocks: Sequence[dict[str, Any]], attachments: Sequence[dict[str, Any]] = ()) -> str:
+    """`as_text` of a message as Slack received it (the demo reads the stand-in's payloads)."""
+    every = [*blocks, *(b for attachment in attachments for b in attachment.get("blocks", ()))]
+    if not every:
+        return unescape(text)
+    return "\n".join(filter(None, (_block_text(block) for block in every)))
 
 
 def _block_text(block: dict[str, Any]) -> str:
     kind = block.get("type")
     if kind == "header":
-        title = block["text"]["text"]
+        title = unescape(block["text"]["text"])
         return f"{title}\n{'=' * len(title)}"
     if kind == "section":
         parts = [block.get("text", {}).get("text", "")]
         parts += [f.get("text", "") for f in block.get("fields", [])]
-        return _unescape("\n".join(p for p in parts if p).replace("```", ""))
+        return unescape("\n".join(p for p in parts if p).replace("```", ""))
     if kind == "context":
-        return _unescape("  ".join(e.get("text", "") for e in block.get("elements", [])))
+        return unescape("  ".join(e.get("text", "") for e in block.get("elements", [])))
     if kind == "table":
-        return "\n".join(_table_lines(block))
+        return unescape("\n".join(_table_lines(block)))
     if kind == "actions":
-        return "  ".join(f"[ {e.get('text', {}).get('text', '')} ]" for e in block.get("elements", []))
+        return unescape("  ".join(f"[ {e.get('text', {}).get('text', '')} ]" for e in block.get("elements", [])))
     if kind == "divider":
         return "-" * 40
     return ""
-
-
-def _unescape(text: str) -> str:
-    """Slack's three escapes (https://api.slack.com/reference/surfaces/formatting#escaping)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

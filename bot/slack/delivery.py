@@ -28,6 +28,7 @@ from bot.slack.outbox import DeliveryPolicy, Outbox, Record, late_note
 from bot.slack.outcome import SENT, Outcome, fitted, outcome_of, outcome_of_error
 from bot.slack.pacer import ChannelPacer
 from bot.state import Store, StoreError
+from bot.text import Mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +291,7 @@ class SlackDelivery:
                 channel=record["channel"],
                 content=base64.b64decode(body["content"]),
                 filename=body["filename"],
-                title=body["title"] or body["filename"],
+                title=body["title"] or Mrkdwn.escape(body["filename"]),  # a log group's name may be in it
                 thread_ts=self._thread_of(record),
             )
             return SENT
@@ -324,9 +325,13 @@ class SlackDelivery:
         if not record["url"] or record["kind"] == "respond":
             return
         if record["kind"] == "upload":
-            text = f"(Could not upload {record['body']['filename']}: Slack answered {outcome.reason}.)"
+            text = Mrkdwn("(Could not upload {}: Slack answered {}.)").format(
+                record["body"]["filename"], outcome.reason
+            )
         else:
-            text = f"Could not post in this channel: Slack answered {outcome.reason}. Is opsbot a member? (/invite it)"
+            text = Mrkdwn("Could not post in this channel: Slack answered {}. Is opsbot a member? (/invite it)").format(
+                outcome.reason
+            )
         lane = f"{record['channel']} {record['url']}"
         body = {"text": text, "response_type": "ephemeral"}
         self._enqueue(lane, record["channel"], "respond", body, paced=False, url=record["url"])
@@ -349,6 +354,7 @@ class SlackProgress:
         self._broken = False
 
     def __call__(self, text: str) -> None:
+        text = Mrkdwn.escape(text)  # a command's progress line may quote what it read
         now = time.monotonic()
         if self._broken or (self.ts and now - self._last < self.interval):
             return

@@ -13,7 +13,9 @@ from urllib.error import HTTPError
 
 from slack_sdk.errors import SlackApiError
 
+from bot.reply import Block
 from bot.slack.blocks import MAX_BLOCKS, context, fit_blocks
+from bot.text import Mrkdwn
 
 MAX_TEXT = 39_000  # chat.postMessage truncates at 40,000 characters
 
@@ -63,11 +65,12 @@ def fitted(body: Mapping[str, Any], note: str = "") -> dict[str, Any]:
     """The message within Slack's limits, with the late note if there is one: the one place that fits."""
     message = dict(body)
     message["text"] = str(message.get("text") or "")[:MAX_TEXT]
-    blocks = fit_blocks(list(message.pop("blocks", None) or []))
+    # The blocks were a Reply's, escaped when it was made; the outbox kept them as JSON.
+    blocks = fit_blocks([Block(b) for b in message.pop("blocks", None) or []])
     if note and blocks:
-        blocks = [*blocks[: MAX_BLOCKS - 1], context(f"_{note}_")]
+        blocks = [*blocks[: MAX_BLOCKS - 1], context(Mrkdwn("_{}_").format(note))]
     elif note:
-        message["text"] = f"{message['text']}\n_{note}_"
+        message["text"] = Mrkdwn(message["text"]) + Mrkdwn("\n_{}_").format(note)
     if blocks:
         message["blocks"] = blocks
     return message

@@ -27,7 +27,7 @@ from bot.command import CommandContext, CommandError, UsageError
 from bot.reply import Attachment, Reply
 from bot.settings import Settings, SettingsError
 from bot.slack.blocks import code_sections, context, section
-from bot.text import escape_mrkdwn
+from bot.text import Mrkdwn
 from commands.eb_ip.instances import Instance, find_instances
 from commands.eb_ip.parse import EbIpRequest
 
@@ -124,17 +124,20 @@ def _run(
         result = run_command(client, command, opts.timeout)
     status = f"timed out after {opts.timeout} s" if result.timed_out else f"exit status {result.exit_status}"
     via = f" via the bastion {bastion.host}" if bastion else ""
-    title = f"`{request.check}` on {request.name} #{request.n} ({instance.id}, {address}{via}): {status}"
+    title = Mrkdwn("`{}` on {} #{} ({}, {}{}): {}").format(
+        request.check, request.name, request.n, instance.id, address, via, status
+    )
     text = result.output.decode("utf-8", errors="replace")
     note = " (output cut at 512 KB)" if result.truncated else ""
     lines = text.splitlines() or ["(no output)"]
     outcome = "timeout" if result.timed_out else f"exit {result.exit_status}"
     if len(lines) <= INLINE_LINES and len(text) <= INLINE_CHARS:
-        # Output is the host's, not ours: escaped so it cannot mention, link or close the code block.
-        safe = [escape_mrkdwn(line).replace("```", "``\u200b`") for line in lines]
+        # Output is the host's, not ours: escaped (in the blocks and in the text notifications show)
+        # so it cannot mention, link or close the code block.
+        safe = [Mrkdwn.escape(line) for line in lines]
         blocks = [section(title), *code_sections(safe)]
-        return Reply(text="\n".join([title, *lines]), blocks=blocks, ok=result.exit_status == 0), outcome
+        return Reply(text=Mrkdwn("\n").join([title, *safe]), blocks=blocks, ok=result.exit_status == 0), outcome
     filename = f"{request.check}-{instance.id}.txt"
-    blocks = [section(title), context(f"{len(lines):,} lines of output, in {filename}{note}.")]
-    files = (Attachment(filename, result.output, title=f"{request.check} on {instance.id}"),)
+    blocks = [section(title), context(Mrkdwn("{:,} lines of output, in {}{}.").format(len(lines), filename, note))]
+    files = (Attachment(filename, result.output, title=Mrkdwn("{} on {}").format(request.check, instance.id)),)
     return Reply(text=title, blocks=blocks, files=files, ok=result.exit_status == 0), outcome

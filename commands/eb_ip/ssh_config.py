@@ -9,7 +9,7 @@ from bot.command import CommandContext, CommandError, UsageError
 from bot.reply import Reply
 from bot.settings import Settings
 from bot.slack.blocks import code_sections, section
-from bot.text import escape_mrkdwn
+from bot.text import Mrkdwn
 from bot.tokens import issue_token
 from commands.eb_ip.parse import _ASG_CHARS, EbIpRequest, SshKind, valid_name
 
@@ -104,13 +104,13 @@ def ssh_config_reply(request: EbIpRequest, ctx: CommandContext) -> Reply:
     )
     save = save_command(issue_token(ctx.store, ctx.user_id))
     first, second, third = (
-        "1. Save your new personal token (only you see it; `/eb-ip revoke me` revokes all of yours):",
-        "2. Append this block to ~/.ssh/config:",
-        f"3. Then: ssh {request.name.lower()}.1",
+        Mrkdwn("1. Save your new personal token (only you see it; `/eb-ip revoke me` revokes all of yours):"),
+        Mrkdwn("2. Append this block to ~/.ssh/config:"),
+        Mrkdwn("3. Then: ssh {}.1").format(request.name.lower()),
     )
-    blocks = [section(escape_mrkdwn(first)), *code_sections([escape_mrkdwn(save)]), section(second)]
-    blocks += [*code_sections(escape_mrkdwn(config).splitlines()), section(third)]
-    return Reply.private("\n".join([first, save, second, "", config, third]), blocks)
+    blocks = [section(first), *code_sections([Mrkdwn.escape(save)]), section(second)]
+    blocks += [*code_sections(Mrkdwn.escape(config).splitlines()), section(third)]
+    return Reply.private(Mrkdwn("\n").join([first, save, second, "", config, third]), blocks)
 
 
 def save_command(token: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.command import CommandContext, require_admin
 from bot.reply import Reply
 from bot.slack.blocks import code_sections, context, section
-from bot.text import escape_mrkdwn, plural
+from bot.text import Mrkdwn, plural, user_mention
 from bot.tokens import issue_token
 from commands.eb_ip.parse import EbIpRequest
 from commands.eb_ip.ssh_config import TOKEN_PATH, bearer_curl, save_command
@@ -15,15 +15,15 @@ def token_reply(ctx: CommandContext) -> Reply:
     token = issue_token(ctx.store, ctx.user_id)
     base = ctx.settings.public_url or "OPSBOT_PUBLIC_URL"
     lines = [
-        "Your personal opsbot token (only you see it; treat it like a password):",
-        token,
-        f"Save it:  {save_command(token)}",
-        f"Use it:   {bearer_curl(TOKEN_PATH)} {base}/eb/ENV/ip",
-        "curl reads the header from the pipe, so the token never shows in the process list.",
-        "Revoke all your tokens with `/eb-ip revoke me`.",
+        Mrkdwn("Your personal opsbot token (only you see it; treat it like a password):"),
+        Mrkdwn.escape(token),
+        Mrkdwn.escape(f"Save it:  {save_command(token)}"),
+        Mrkdwn.escape(f"Use it:   {bearer_curl(TOKEN_PATH)} {base}/eb/ENV/ip"),
+        Mrkdwn("curl reads the header from the pipe, so the token never shows in the process list."),
+        Mrkdwn("Revoke all your tokens with `/eb-ip revoke me`."),
     ]
-    blocks = [section(lines[0]), *code_sections([token]), *code_sections([escape_mrkdwn(line) for line in lines[2:4]])]
-    return Reply.private("\n".join(lines), [*blocks, context(" ".join(lines[4:]))])
+    blocks = [section(lines[0]), *code_sections(lines[1:2]), *code_sections(lines[2:4])]
+    return Reply.private(Mrkdwn("\n").join(lines), [*blocks, context(Mrkdwn(" ").join(lines[4:]))])
 
 
 def revoke_reply(request: EbIpRequest, ctx: CommandContext) -> Reply:
@@ -33,7 +33,13 @@ def revoke_reply(request: EbIpRequest, ctx: CommandContext) -> Reply:
     count = ctx.store.revoke_tokens(user)
     ctx.store.audit(ctx.user_id, "token.revoke", user=user, revoked=count)
     if user == ctx.user_id:
-        text = f"Revoked {plural(count, 'token')} of yours." if count else "You have no active tokens."
+        text = (
+            Mrkdwn("Revoked {} of yours.").format(plural(count, "token"))
+            if count
+            else Mrkdwn("You have no active tokens.")
+        )
         return Reply.private(text, [section(text)])
-    text = f"Revoked {plural(count, 'token')} of user {user}."
-    return Reply.private(text, [section(f"Revoked {plural(count, 'token')} of <@{user}>.")])
+    text = Mrkdwn("Revoked {} of user {}.").format(plural(count, "token"), user)
+    return Reply.private(
+        text, [section(Mrkdwn("Revoked {} of {}.").format(plural(count, "token"), user_mention(user)))]
+    )

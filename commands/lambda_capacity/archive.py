@@ -13,6 +13,7 @@ from bot.command import CommandContext, CommandError, require_admin
 from bot.remote.archive import archive_files
 from bot.reply import Reply
 from bot.slack.blocks import section
+from bot.text import Mrkdwn
 from commands.lambda_capacity.options import NAME
 from commands.lambda_capacity.render import attribution, prune_estimate, storage_summary, top_rows
 from commands.lambda_capacity.scan import cached_report, region_or_default
@@ -48,6 +49,7 @@ def archive_report(region: str | None, ctx: CommandContext) -> Reply:
     }
     done = archive_files(ctx, files, f"Lambda code storage in {where}, scanned {stamp}")
     retried = " (the branch had moved; rebuilt on its new head)" if done.retried else ""
-    commit = f"commit `{done.commit_id}` on `{done.branch}`{retried}"
-    text = f"Archived the {where} report as `{base}.md` and `.json`: {commit}."
+    text = Mrkdwn("Archived the {} report as `{}.md` and `.json`: commit `{}` on `{}`{}.").format(
+        where, base, done.commit_id, done.branch, retried
+    )
     return Reply(text=text, blocks=[section(text)])

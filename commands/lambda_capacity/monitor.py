@@ -23,6 +23,7 @@ from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.slack.blocks import context, section
 from bot.state import Store
+from bot.text import Mrkdwn
 from commands.lambda_capacity.forecast import StorageForecast, forecast_text, recorded_forecast
 from commands.lambda_capacity.options import NAME, MonitorConfig, number_option
 from commands.lambda_capacity.scan import (
@@ -191,7 +192,7 @@ def alert_message(
     forecast: StorageForecast,
     tz: tzinfo,
     biggest: Sequence[FunctionStorage] = (),
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     where = reading.region
     amount = human_bytes(reading.usage_bytes)
     if reading.limit_bytes:
@@ -209,8 +210,9 @@ def alert_message(
         text = f":white_check_mark: Lambda code storage in {where} is back to {amount}, below the alarm threshold."
         hint = ""
     outlook = forecast_text(forecast, reading.at, tz)
-    blocks = [section(text), context(" ".join(p for p in (outlook, hint) if p))]
-    return f"{text} {outlook}", blocks
+    # Function names and the region are AWS's: the whole text is escaped (its *bold* and `code` stay).
+    blocks = [section(Mrkdwn.escape(text)), context(Mrkdwn(" ").join(p for p in (outlook, hint) if p))]
+    return Mrkdwn.escape(f"{text} {outlook}"), blocks
 
 
 def _load_alert_state(store: Store, region: str, alarm_state: str, at: float) -> Any:

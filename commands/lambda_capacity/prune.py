@@ -16,6 +16,7 @@ from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import CommandContext, CommandError, require_admin
 from bot.reply import Reply
 from bot.state import Store
+from bot.text import Mrkdwn, user_mention
 from commands.lambda_capacity.options import NAME, CapacityOptions
 from commands.lambda_capacity.parse import PruneRequest
 from commands.lambda_capacity.render import render_outcome, render_plan
@@ -185,7 +186,8 @@ def make_plan(request: PruneRequest, ctx: CommandContext, opts: CapacityOptions)
     plan = store_plan(ctx.store, report, keep=request.keep, requested_by=ctx.user_id, function=request.function)
     if plan is None:
         scope = request.function or region
-        return Reply(text=f"Nothing to prune in {scope}: no unreferenced versions beyond the newest {request.keep}.")
+        text = Mrkdwn("Nothing to prune in {}: no unreferenced versions beyond the newest {}.")
+        return Reply(text=text.format(scope, request.keep))
     return render_plan(plan, report)
 
 
@@ -196,16 +198,17 @@ def _claim(ctx: CommandContext, plan_id: str, outcome: str) -> PrunePlan | Reply
         raise CommandError(f"This prune plan is unknown to the bot; run `{NAME} prune` again.")
     if isinstance(claim, PlanUsed):
         if claim.outcome == "expired":
-            return Reply.private("This prune plan expired; nothing was deleted.")
+            return Reply.private(Mrkdwn("This prune plan expired; nothing was deleted."))
         return Reply.private(
-            f"This prune plan was already {claim.outcome} by <@{claim.used_by}>; nothing more was done."
+            Mrkdwn("This prune plan was already {} by {}; nothing more was done.").format(
+                claim.outcome, user_mention(claim.used_by or "")
+            )
         )
     if isinstance(claim, PlanExpired):
-        return Reply(
-            text=f"This prune plan expired ({PLAN_TTL_SECONDS // 60} minutes); nothing was deleted. "
-            f"Run `{NAME} prune --region {claim.plan.region}` for a new one.",
-            replace_original=True,
+        text = Mrkdwn(
+            "This prune plan expired ({} minutes); nothing was deleted. Run `{} prune --region {}` for a new one."
         )
+        return Reply(text=text.format(PLAN_TTL_SECONDS // 60, NAME, claim.plan.region), replace_original=True)
     return claim
 
 
@@ -224,4 +227,5 @@ def press_cancel(plan_id: str, ctx: CommandContext) -> Reply:
     claimed = _claim(ctx, plan_id, "cancelled")
     if isinstance(claimed, Reply):
         return claimed
-    return Reply(text=f"Prune plan cancelled by <@{ctx.user_id}>; nothing was deleted.", replace_original=True)
+    text = Mrkdwn("Prune plan cancelled by {}; nothing was deleted.").format(user_mention(ctx.user_id))
+    return Reply(text=text, replace_original=True)

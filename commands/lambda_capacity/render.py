@@ -18,7 +18,7 @@ from bot.slack.blocks import (
     section,
     table,
 )
-from bot.text import plural
+from bot.text import Mrkdwn, plural, user_mention
 from commands.lambda_capacity.options import NAME
 from commands.lambda_capacity.parse import CapacityRequest
 from commands.lambda_capacity.storage import (
@@ -88,30 +88,37 @@ def prune_estimate(report: CodeStorageReport) -> str:
     )
 
 
-def top_rows(report: CodeStorageReport, n: int) -> list[tuple[str, ...]]:
+def top_rows(report: CodeStorageReport, n: int) -> list[tuple[Mrkdwn, ...]]:
     top = [f for f in report.top(n) if f.code_bytes]
     if not top:
         return []
-    rows: list[tuple[str, ...]] = [("Function", "Storage", "Versions")]
-    return rows + [(f.name, human_bytes(f.code_bytes), f"{len(f.versions):,}") for f in top]
+    rows: list[tuple[Mrkdwn, ...]] = [(Mrkdwn("Function"), Mrkdwn("Storage"), Mrkdwn("Versions"))]
+    return rows + [_escaped(f.name, human_bytes(f.code_bytes), f"{len(f.versions):,}") for f in top]
+
+
+def _escaped(*cells: str) -> tuple[Mrkdwn, ...]:
+    """A table row of what AWS named (functions, regions) and what we measured."""
+    return tuple(Mrkdwn.escape(c) for c in cells)
 
 
 def render_region(report: CodeStorageReport, top: int, now: float, forecast: str) -> list[dict[str, Any]]:
+    # The texts quote what AWS named and said; escaping leaves their *bold* and `code` as they are.
     blocks = [
-        header(f"Lambda code storage · {report.region}"),
-        section(f"{_headline(report)} · as of {_age(now - report.scanned_at)}\n{attribution(report)}"),
+        header(Mrkdwn.escape(f"Lambda code storage · {report.region}")),
+        section(Mrkdwn.escape(f"{_headline(report)} · as of {_age(now - report.scanned_at)}\n{attribution(report)}")),
     ]
     if report.account_note:
-        blocks.append(context(f"_{report.account_note}_"))
-    blocks.append(section(forecast))
+        blocks.append(context(Mrkdwn("_{}_").format(report.account_note)))
+    blocks.append(section(Mrkdwn.escape(forecast)))
     estimate = prune_estimate(report)
     if estimate:
-        blocks.append(section(estimate))
+        blocks.append(section(Mrkdwn.escape(estimate)))
     rows = top_rows(report, top)
     if rows:
-        blocks.append(section(f"*Top {len(rows) - 1} functions by storage* (all versions, $LATEST included)"))
+        count = len(rows) - 1
+        blocks.append(section(Mrkdwn("*Top {} functions by storage* (all versions, $LATEST included)").format(count)))
         blocks.extend(table(rows, {1, 2}))
-    blocks.append(context(f"That scan took {report.calls:,} AWS calls. `{NAME} --refresh` rescans."))
+    blocks.append(context(Mrkdwn("That scan took {:,} AWS calls. `{} --refresh` rescans.").format(report.calls, NAME)))
     return blocks
 
 
@@ -127,21 +134,23 @@ def render_capacity(
     blocks: list[dict[str, Any]] = []
     text: list[str] = []
     if len(shown) > 1:  # the overview first: it gets the message's one table, and a cut spares it
-        overview = [("Region", "Code storage", "Functions")]
-        overview += [(r.region, storage_summary(r), f"{r.function_count:,}") for r in shown]
-        blocks += [header("Lambda code storage · all regions"), *table(overview, {2})]
+        overview = [_escaped("Region", "Code storage", "Functions")]
+        overview += [_escaped(r.region, storage_summary(r), f"{r.function_count:,}") for r in shown]
+        blocks += [header(Mrkdwn("Lambda code storage · all regions")), *table(overview, {2})]
     for report in shown:
         blocks.extend(render_region(report, request.top, now, outlook[report.region]))
         text.append(f"{report.region}: {_headline(report).replace('*', '')}")
     if empty:
-        blocks.append(context(f"No Lambda code in {plural(len(empty), 'region')}: {', '.join(empty)}"))
-    for region, why in sorted(failed.items()):
-        blocks.append(context(f":warning: {region}: {why}"))
+        blocks.append(
+            context(Mrkdwn("No Lambda code in {}: {}").format(plural(len(empty), "region"), ", ".join(empty)))
+        )
+    for region, why in sorted(failed.items()):  # `why` is AWS's message
+        blocks.append(context(Mrkdwn(":warning: {}: {}").format(region, why)))
         text.append(f"{region}: {why}")
     if not shown and not failed:
         text.append("No Lambda code storage in any region.")
     return Reply(
-        text="Lambda code storage — " + "; ".join(text), blocks=fit_blocks(blocks), ok=bool(shown or not failed)
+        text=Mrkdwn("Lambda code storage — ") + "; ".join(text), blocks=fit_blocks(blocks), ok=bool(shown or not failed)
     )
 
 
@@ -155,40 +164,52 @@ def render_plan(plan: PrunePlan, report: CodeStorageReport) -> Reply:
     by_function: dict[str, list[PruneCandidate]] = {}
     for c in plan.candidates:
         by_function.setdefault(c.function, []).append(c)
-    rows = [("Function", "Versions to delete", "Frees")]
+    rows = [_escaped("Function", "Versions to delete", "Frees")]
     rows += [
-        (name, _versions_text(cs), human_bytes(sum(c.code_size for c in cs)))
+        _escaped(name, _versions_text(cs), human_bytes(sum(c.code_size for c in cs)))
         for name, cs in sorted(by_function.items(), key=lambda kv: -sum(c.code_size for c in kv[1]))
     ]
-    scope = f"`{plan.function}`" if plan.function else plural(plan.function_count, "function")
-    summary = (
-        f"Delete *{plural(n, 'version')}* of {scope} in {plan.region}, freeing *{amount}* "
-        f"(of {human_bytes(report.usage_bytes)} used).\nKept: the newest {plan.keep} versions of each function, "
-        f"every version an alias routes to (weights included), every version an event source mapping "
-        f"invokes, and $LATEST. Requested by <@{plan.requested_by}>; an admin must confirm within "
-        f"{PLAN_TTL_SECONDS // 60} minutes."
+    scope = Mrkdwn("`{}`").format(plan.function) if plan.function else plural(plan.function_count, "function")
+    summary = Mrkdwn(
+        "Delete *{}* of {} in {}, freeing *{}* (of {} used).\nKept: the newest {} versions of each function, "
+        "every version an alias routes to (weights included), every version an event source mapping "
+        "invokes, and $LATEST. Requested by {}; an admin must confirm within {} minutes."
+    ).format(
+        plural(n, "version"),
+        scope,
+        plan.region,
+        amount,
+        human_bytes(report.usage_bytes),
+        plan.keep,
+        user_mention(plan.requested_by),
+        PLAN_TTL_SECONDS // 60,
     )
     confirm = confirm_dialog(
-        "Delete Lambda versions?",
-        f"This deletes {plural(n, 'version')} in {plan.region} ({amount}). It cannot be undone.",
-        confirm="Delete",
-        deny="Keep them",
+        Mrkdwn("Delete Lambda versions?"),
+        Mrkdwn("This deletes {} in {} ({}). It cannot be undone.").format(plural(n, "version"), plan.region, amount),
+        confirm=Mrkdwn("Delete"),
+        deny=Mrkdwn("Keep them"),
         style="danger",
     )
-    delete = button(f"Delete {plural(n, 'version')} ({amount})", ACTION_DELETE, plan.id, "danger", confirm)
-    buttons = actions("lambda_capacity_prune", delete, button("Cancel", ACTION_CANCEL, plan.id))
+    label = Mrkdwn("Delete {} ({})").format(plural(n, "version"), amount)
+    delete = button(label, ACTION_DELETE, plan.id, "danger", confirm)
+    buttons = actions("lambda_capacity_prune", delete, button(Mrkdwn("Cancel"), ACTION_CANCEL, plan.id))
     # fit_blocks keeps the trailing buttons whatever it must leave out of a long list
-    blocks = [header(f"Prune plan · {plan.region}"), section(summary), *table(rows, {2}), buttons]
-    text = f"Prune plan: delete {plural(n, 'version')} in {plan.region}, freeing {amount}."
-    return Reply(text="\n".join([text, *aligned(rows, {2})]), blocks=fit_blocks(blocks))
+    blocks = [header(Mrkdwn("Prune plan · {}").format(plan.region)), section(summary), *table(rows, {2}), buttons]
+    text = Mrkdwn("Prune plan: delete {} in {}, freeing {}.").format(plural(n, "version"), plan.region, amount)
+    return Reply(text=Mrkdwn("\n").join([text, *aligned(rows, {2})]), blocks=fit_blocks(blocks))
 
 
 def render_outcome(plan: PrunePlan, outcome: PruneOutcome, approver: str) -> Reply:
     freed = human_bytes(sum(c.code_size for c in outcome.deleted))
     total = len(plan.candidates)
-    head = (
-        f"Pruned {plan.region}: deleted {len(outcome.deleted):,} of {plural(total, 'version')}, freed {freed}. "
-        f"Approved by <@{approver}>, requested by <@{plan.requested_by}>."
+    head = Mrkdwn("Pruned {}: deleted {:,} of {}, freed {}. Approved by {}, requested by {}.").format(
+        plan.region,
+        len(outcome.deleted),
+        plural(total, "version"),
+        freed,
+        user_mention(approver),
+        user_mention(plan.requested_by),
     )
     lines = [f"deleted  {c.function}:{c.version}  {human_bytes(c.code_size)}" for c in outcome.deleted]
     lines += [f"skipped  {c.function}:{c.version}  {why}" for c, why in outcome.skipped]
@@ -196,11 +217,11 @@ def render_outcome(plan: PrunePlan, outcome: PruneOutcome, approver: str) -> Rep
     blocks = [section(head)]
     if outcome.failed:
         failed = plural(len(outcome.failed), "deletion")
-        blocks.append(section(f":warning: {failed} failed; those versions are still there."))
-    blocks.extend(code_sections(lines))
+        blocks.append(section(Mrkdwn(":warning: {} failed; those versions are still there.").format(failed)))
+    blocks.extend(code_sections([Mrkdwn.escape(line) for line in lines]))  # `why` is AWS's message
     text = head
     if outcome.failed:
-        text += " Failed: " + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.failed)
+        text += Mrkdwn(" Failed: ") + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.failed)
     if outcome.skipped:
-        text += " Skipped: " + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.skipped)
+        text += Mrkdwn(" Skipped: ") + "; ".join(f"{c.function}:{c.version} ({why})" for c, why in outcome.skipped)
     return Reply(text=text, blocks=fit_blocks(blocks), replace_original=True, ok=not outcome.failed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.command import CommandContext, CommandError, SlashCommand, require_admin
 from bot.reply import Reply
+from bot.text import Mrkdwn
 from commands.scores.archive import archive_game
 from commands.scores.board import board_reply, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
@@ -51,15 +52,13 @@ def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) ->
     save_game(ctx.store, Game(name, request.url, request.every, ctx.user_id, now))
     ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=request.every)
     first = [o for o in run_tick(ctx) if o.game == name]  # the history starts now, not at the next tick
-    result = (
-        f"The first poll stored {first[0].stored} scores."
-        if first and first[0].ok
-        else f"The first poll failed ({first[0].error}); the poller keeps trying."
-        if first
-        else ""
-    )
-    off = "" if poller_interval(ctx.settings) else " The background poller is off in these settings."
-    return Reply(f"Polling `{name}` every {request.every:g} s. {result}{off}".strip())
+    result = Mrkdwn("")
+    if first and first[0].ok:
+        result = Mrkdwn("The first poll stored {} scores.").format(first[0].stored)
+    elif first:  # the error quotes the scoreboard's answer (an HTTP status line): escaped
+        result = Mrkdwn("The first poll failed ({}); the poller keeps trying.").format(first[0].error)
+    off = Mrkdwn("" if poller_interval(ctx.settings) else " The background poller is off in these settings.")
+    return Reply(Mrkdwn("Polling `{}` every {:g} s. {}{}").format(name, request.every, result, off).strip())
 
 
 def stop(request: StopPolling, ctx: CommandContext) -> Reply:
@@ -68,7 +67,7 @@ def stop(request: StopPolling, ctx: CommandContext) -> Reply:
     if not remove_game(ctx.store, name):
         raise CommandError(f"`{name}` is not being polled; its history is kept.")
     ctx.store.audit(ctx.user_id, "scores.stop", game=name)
-    return Reply(f"Stopped polling `{name}`. Its history stays: `/scores {name}`, `/scores export {name}`.")
+    return Reply(Mrkdwn("Stopped polling `{0}`. Its history stays: `/scores {0}`, `/scores export {0}`.").format(name))
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
@@ -85,15 +84,17 @@ def handle(text: str, ctx: CommandContext) -> Reply:
     if isinstance(request, AddMark):
         add_mark(ctx.store, game, now.timestamp(), request.label)
         # parse.mark_label lets through only shown()'s echo-safe characters and spaces
-        return Reply(f"Marked `{request.label}` on `{game}` at {now.astimezone(tz):%H:%M:%S}.")
+        return Reply(Mrkdwn("Marked `{}` on `{}` at {:%H:%M:%S}.").format(request.label, game, now.astimezone(tz)))
     if isinstance(request, SetFreeze):
         require_admin(ctx, "freeze a scoreboard")
         set_freeze(ctx.store, game, request.at.timestamp() if request.at else None)
         ctx.store.audit(ctx.user_id, "scores.freeze", game=game, at=request.at)
         if request.at is None:
-            return Reply(f"`{game}` is no longer frozen.")
+            return Reply(Mrkdwn("`{}` is no longer frozen.").format(game))
         return Reply(
-            f"`{game}` freezes at {request.at.astimezone(tz):%Y-%m-%d %H:%M %Z}: after that, only admins see it move."
+            Mrkdwn("`{}` freezes at {:%Y-%m-%d %H:%M %Z}: after that, only admins see it move.").format(
+                game, request.at.astimezone(tz)
+            )
         )
     snapshot = load_snapshot(ctx.store, game, now.timestamp(), ctx.is_admin)
     if isinstance(request, ExportHistory):

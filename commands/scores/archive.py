@@ -8,7 +8,8 @@ from datetime import UTC, datetime, tzinfo
 from bot.command import CommandContext, CommandError
 from bot.remote.archive import archive_files
 from bot.reply import Reply
-from bot.slack.blocks import section
+from bot.slack.blocks import Cell, section
+from bot.text import Mrkdwn, unescape
 from commands.scores.board import board_rows, caption, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
 from commands.scores.options import ScoresOptions
@@ -18,8 +19,8 @@ from commands.scores.ranking import Snapshot
 def summary_markdown(snapshot: Snapshot, tz: tzinfo, options: ScoresOptions) -> str:
     """The final ranking as a Markdown table (every team), with the snapshot's caption."""
     rows = board_rows(snapshot, options.period_seconds, None)
-    cells = [[str(cell).replace("|", "\\|") for cell in row] for row in rows]
-    lines = [f"# {snapshot.game}: the final ranking", "", caption(snapshot, tz, options.period_seconds), ""]
+    cells = [[unescape(c.plain if isinstance(c, Cell) else c).replace("|", "\\|") for c in row] for row in rows]
+    lines = [f"# {snapshot.game}: the final ranking", "", unescape(caption(snapshot, tz, options.period_seconds)), ""]
     lines += ["| " + " | ".join(cells[0]) + " |", "|---:|---|---:|---:|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
     return "\n".join(lines) + "\n"
@@ -43,8 +44,7 @@ def archive_game(snapshot: Snapshot, ctx: CommandContext, options: ScoresOptions
     }
     done = archive_files(ctx, files, f"Scoreboard {snapshot.game} as of {stamp}")
     retried = " (the branch had moved; rebuilt on its new head)" if done.retried else ""
-    text = (
-        f"Archived `{snapshot.game}` (history, charts, summary) under `{base}/`: "
-        f"commit `{done.commit_id}` on `{done.branch}`{retried}."
+    text = Mrkdwn("Archived `{}` (history, charts, summary) under `{}/`: commit `{}` on `{}`{}.").format(
+        snapshot.game, base, done.commit_id, done.branch, retried
     )
     return Reply(text=text, blocks=[section(text)])

@@ -11,13 +11,13 @@ from datetime import datetime, tzinfo
 
 from bot.reply import Attachment, Reply
 from bot.slack.blocks import Cell, aligned, context, header, table
-from bot.text import escape_mrkdwn, plural
+from bot.text import EMPTY, Mrkdwn, fenced, plural
 from commands.scores.chart import ChartSpec, render_chart
 from commands.scores.options import ScoresOptions
 from commands.scores.ranking import Snapshot, Standing, standings
 
 DEFAULT_TOP = 20
-HEADINGS = ("#", "Team", "Profit", "Change", "Move")
+HEADINGS = tuple(map(Mrkdwn, ("#", "Team", "Profit", "Change", "Move")))
 
 
 def _money(value: float) -> str:
@@ -44,35 +44,40 @@ def _when(at: float, tz: tzinfo) -> str:
     return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def caption(snapshot: Snapshot, tz: tzinfo, period: float) -> str:
-    frozen = " — *frozen*: the board as at the freeze" if snapshot.frozen else ""
-    return f"As of {_when(snapshot.as_of, tz)}; change and move over the last {period / 60:g} min{frozen}."
+def caption(snapshot: Snapshot, tz: tzinfo, period: float) -> Mrkdwn:
+    frozen = Mrkdwn(" — *frozen*: the board as at the freeze" if snapshot.frozen else "")
+    return Mrkdwn("As of {}; change and move over the last {:g} min{}.").format(
+        _when(snapshot.as_of, tz), period / 60, frozen
+    )
 
 
-def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple[str | Cell, ...]]:
-    rows: list[tuple[str | Cell, ...]] = [HEADINGS]
+def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple[Mrkdwn | Cell, ...]]:
+    """The heading, then a row per team; a team's name is the scoreboard's, so it is escaped."""
+    rows: list[tuple[Mrkdwn | Cell, ...]] = [HEADINGS]
     for s in standings(snapshot, period)[:top]:
-        change = Cell(_signed(s.change), emoji=_mark(s.change)) if s.change is not None else "–"
-        rows.append((str(s.rank), s.team, Cell(_money(s.value), emoji=_mark(s.value)), change, _movement(s)))
+        change = Cell(Mrkdwn(_signed(s.change)), emoji=_mark(s.change)) if s.change is not None else Mrkdwn("–")
+        value = Cell(Mrkdwn(_money(s.value)), emoji=_mark(s.value))
+        rows.append((Mrkdwn(str(s.rank)), Mrkdwn.escape(s.team), value, change, Mrkdwn(_movement(s))))
     return rows
 
 
 def board_reply(snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, show_all: bool = False) -> Reply:
     teams = len(snapshot.series)
     if not teams:
-        return Reply(f"No scores for `{snapshot.game}` yet: the first poll has not stored any.")
+        return Reply(Mrkdwn("No scores for `{}` yet: the first poll has not stored any.").format(snapshot.game))
     rows = board_rows(snapshot, options.period_seconds, None if show_all else DEFAULT_TOP)
     shown_teams = len(rows) - 1
-    more = f" Top {shown_teams} of {plural(teams, 'team')}; `--all` shows every one." if shown_teams < teams else ""
-    note = caption(snapshot, tz, options.period_seconds) + more
+    more = Mrkdwn(" Top {} of {}; `--all` shows every one.").format(shown_teams, plural(teams, "team"))
+    note = caption(snapshot, tz, options.period_seconds) + (more if shown_teams < teams else Mrkdwn(""))
     lines = aligned(rows, right={0, 2, 3})
-    text = f"*{snapshot.game}*\n```" + escape_mrkdwn("\n".join(lines)) + "```\n" + note
-    blocks = [header(f"{snapshot.game}: the ranking"), *table(rows, right={0, 2, 3}), context(note)]
+    text = Mrkdwn("*{}*\n{}\n{}").format(snapshot.game, fenced(lines), note)
+    title = Mrkdwn("{}: the ranking").format(snapshot.game)
+    blocks = [header(title), *table(rows, right={0, 2, 3}), context(note)]
     return Reply(text, blocks=blocks)
 
 
 def chart_reply(
-    snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, spec: ChartSpec | None = None, note: str = ""
+    snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, spec: ChartSpec | None = None, note: Mrkdwn = EMPTY
 ) -> Reply:
     """The chart and the table, both from this one snapshot."""
     spec = spec or ChartSpec()
@@ -81,13 +86,10 @@ def chart_reply(
         return board
     image = render_chart(snapshot, tz, spec)
     stamp = datetime.fromtimestamp(snapshot.as_of, tz).strftime("%Y%m%d-%H%M%S")
-    attachment = Attachment(
-        f"scores-{snapshot.game}-{stamp}.png", image, f"{snapshot.game} at {_when(snapshot.as_of, tz)}"
-    )
-    lead = [context(escape_mrkdwn(note))] if note else []
-    return Reply(
-        (escape_mrkdwn(note) + "\n" if note else "") + board.text, blocks=lead + board.blocks, files=(attachment,)
-    )
+    title = Mrkdwn("{} at {}").format(snapshot.game, _when(snapshot.as_of, tz))
+    attachment = Attachment(f"scores-{snapshot.game}-{stamp}.png", image, title)
+    lead = [context(note)] if note else []
+    return Reply(note + "\n" + board.text if note else board.text, blocks=lead + board.blocks, files=(attachment,))
 
 
 def _csv_safe(text: str) -> str:
@@ -105,5 +107,7 @@ def export_reply(snapshot: Snapshot, tz: tzinfo) -> Reply:
             [snapshot.game, datetime.fromtimestamp(at, tz).isoformat(), f"{at:.3f}", _csv_safe(team), repr(value)]
         )
     name = f"scores-{snapshot.game}.csv"
-    text = f"The history of `{snapshot.game}`: {plural(len(rows), 'sample')} of {plural(len(snapshot.series), 'team')}."
-    return Reply(text, files=(Attachment(name, out.getvalue().encode(), name),))
+    text = Mrkdwn("The history of `{}`: {} of {}.").format(
+        snapshot.game, plural(len(rows), "sample"), plural(len(snapshot.series), "team")
+    )
+    return Reply(text, files=(Attachment(name, out.getvalue().encode(), Mrkdwn.escape(name)),))

@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.command import CommandContext, Job, LambdaEntry
 from bot.state import Store
+from bot.text import Mrkdwn
 from commands.scores.fetch import FetchError, UrlRules, fetch
 from commands.scores.history import (
     POLLS,
@@ -158,7 +159,9 @@ def post_if_due(
         return
     from commands.scores.board import chart_reply  # the renderer; kept out of the poll path's imports
 
-    note = f"Lead change: *{outcome.lead_change[1]}* overtakes {outcome.lead_change[0]}." if outcome.lead_change else ""
+    note = Mrkdwn("")
+    if outcome.lead_change:  # the teams' names are the scoreboard's
+        note = Mrkdwn("Lead change: *{}* overtakes {}.").format(outcome.lead_change[1], outcome.lead_change[0])
     snapshot = load_snapshot(ctx.store, game, now, is_admin=False)
     read_as = asdict(state)
     state.last_chart_at = now

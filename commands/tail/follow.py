@@ -20,7 +20,7 @@ from bot.aws import AWS_ERRORS, describe_aws_error, is_aws_error
 from bot.command import SHUTDOWN, CommandContext, CommandError
 from bot.reply import Reply
 from bot.slack.blocks import context
-from bot.text import escape_mrkdwn, plural
+from bot.text import Mrkdwn, plural
 from commands.tail.events import DEFAULT_OVERLAP_MS, LogEvent
 from commands.tail.follows import RunningFollow, ask_to_stop, release, stop_asked, take_slot
 from commands.tail.invocations import group_invocations
@@ -66,20 +66,25 @@ def follow_reply(request: TailRequest, shown: Shown, ctx: CommandContext, option
     follow = RunningFollow(follow_id, ctx.user_id, ctx.channel_id, request.log_group, until)
     running = take_slot(ctx.store, options.max_follows, follow)
     ends = datetime.fromtimestamp(until, ctx.settings.timezone)
-    note = f"Following until {ends:%H:%M:%S %Z}: new invocations go into this message's thread; `/tail stop` ends it."
+    note = Mrkdwn(
+        "Following until {:%H:%M:%S %Z}: new invocations go into this message's thread; `/tail stop` ends it."
+    )
+    note = note.format(ends)
     if cut:
-        note += " (The bot's Lambda function may not run longer.)"
+        note += Mrkdwn(" (The bot's Lambda function may not run longer.)")
     plan = FollowPlan(request, shown, running, f"tail-follow-{follow_id}", cut, options.follow_poll_seconds)
-    blocks = [*shown.reply.blocks, context(f"_{escape_mrkdwn(note)}_")]
+    blocks = [*shown.reply.blocks, context(Mrkdwn("_{}_").format(note))]
     return replace(shown.reply, blocks=blocks, replace_key=plan.thread_key, afterwards=partial(run_follow, plan))
 
 
 def stop_reply(ctx: CommandContext) -> Reply:
     stopping = ask_to_stop(ctx.store, ctx.user_id)
     if not stopping:
-        return Reply.private("You have no follows running.")
-    groups = ", ".join(f"`{escape_mrkdwn(f.log_group)}`" for f in stopping)
-    return Reply.private(f"Stopping {plural(len(stopping), 'follow')} ({groups}); each says so in its thread.")
+        return Reply.private(Mrkdwn("You have no follows running."))
+    groups = Mrkdwn(", ").join(Mrkdwn("`{}`").format(f.log_group) for f in stopping)
+    return Reply.private(
+        Mrkdwn("Stopping {} ({}); each says so in its thread.").format(plural(len(stopping), "follow"), groups)
+    )
 
 
 def run_follow(plan: FollowPlan, ctx: CommandContext, reply_delivered: bool) -> None:
@@ -193,7 +198,8 @@ class _Follower:
         self._send(replace(reply, thread_key=self.plan.thread_key))
 
     def _say(self, text: str) -> None:
-        self._send(Reply(text=text, blocks=[context(f"_{escape_mrkdwn(text)}_")], thread_key=self.plan.thread_key))
+        said = Mrkdwn.escape(text)
+        self._send(Reply(text=said, blocks=[context(Mrkdwn("_{}_").format(said))], thread_key=self.plan.thread_key))
 
     def _send(self, reply: Reply) -> None:
         assert self.ctx.post is not None

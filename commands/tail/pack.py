@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.text import Mrkdwn
+
 FENCE = "```"
 CONTINUED = "↩"  # ends each piece of a line split because it alone exceeds a chunk
 SECTION_BUDGET = 3_000
@@ -31,8 +33,10 @@ class Chunk:
     closes_fence: bool  # ends inside a fence, closed here and reopened in the next chunk
 
     @property
-    def text(self) -> str:
-        return (_REOPEN if self.reopens_fence else "") + "\n".join(self.body) + (_CLOSE if self.closes_fence else "")
+    def text(self) -> Mrkdwn:
+        # The lines are mrkdwn the caller escaped; a cut keeps its fences as they were.
+        text = (_REOPEN if self.reopens_fence else "") + "\n".join(self.body) + (_CLOSE if self.closes_fence else "")
+        return Mrkdwn(text)
 
 
 @dataclass(frozen=True)

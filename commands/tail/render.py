@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.reply import Attachment, Reply
 from bot.slack.blocks import MAX_BLOCKS, MAX_BLOCKS_JSON, context, section
-from bot.text import escape_mrkdwn, plural
+from bot.text import Mrkdwn, plural
 from commands.tail.invocations import Grouped, Invocation, LogLine, Orphans, Status
 from commands.tail.options import level_rank
 from commands.tail.pack import FENCE, chunk_lines
@@ -42,7 +42,7 @@ _RESERVED_JSON = 1_500
 class Group:
     """One invocation (or the orphans) as the lines a reader sees, and in plain text for the file."""
 
-    lines: list[str]  # mrkdwn, escaped
+    lines: list[Mrkdwn]
     plain: list[str]
     colour: str  # the attachment's colour bar
 
@@ -60,8 +60,10 @@ def groups_of(grouped: Grouped, tz: ZoneInfo) -> list[Group]:
 
 
 def _group(emoji: str, lines: list[str], colour: str) -> Group:
+    """The log's lines escaped; the fences render_text put around them are the only ones."""
     head, *body = lines
-    return Group([f"{emoji} {escape_mrkdwn(head)}", *(escape_mrkdwn(line) for line in body)], lines, colour)
+    escaped = [Mrkdwn(FENCE) if line == FENCE else Mrkdwn.escape(line) for line in body]
+    return Group([Mrkdwn(emoji + " ") + head, *escaped], lines, colour)
 
 
 def _blocks(group: Group) -> list[dict[str, Any]]:
@@ -100,17 +102,18 @@ def log_reply(
         kept.insert(0, _bar(group.colour, blocks))
         room, budget = room - len(blocks), budget - _size(blocks, group.colour)
     left_out = groups[: len(groups) - len(kept) + (1 if partial else 0)]
-    heading = [section(f"*{escape_mrkdwn(summary)}*")]
-    tail_notes = [context(f"_{escape_mrkdwn(note)}_") for note in notes]
+    heading = [section(Mrkdwn("*{}*").format(summary))]
+    tail_notes = [context(Mrkdwn("_{}_").format(note)) for note in notes]
     files: tuple[Attachment, ...] = ()
     if left_out:
         content = "\n\n".join("\n".join(line for line in g.plain if line != FENCE) for g in left_out)
-        files = (Attachment(filename, content.encode(), title=f"{title}: the earlier {len(left_out)}"),)
+        title_of_file = Mrkdwn("{}: the earlier {}").format(title, len(left_out))
+        files = (Attachment(filename, content.encode(), title=title_of_file),)
         what = "The newest invocation continues" if partial else f"{plural(len(left_out), 'earlier group')} did not fit"
-        tail_notes.append(context(f"_{what}: see {filename}._"))
+        tail_notes.append(context(Mrkdwn("_{}: see {}._").format(what, filename)))
     if not groups:
-        tail_notes.insert(0, context("_No log events in that time._"))
-    return Reply(text=summary, blocks=[*heading, *tail_notes], attachments=kept, files=files)
+        tail_notes.insert(0, context(Mrkdwn("_No log events in that time._")))
+    return Reply(text=Mrkdwn.escape(summary), blocks=[*heading, *tail_notes], attachments=kept, files=files)
 
 
 def _first_blocks(blocks: list[dict[str, Any]], room: int, budget: int) -> list[dict[str, Any]]:

@@ -28,12 +28,13 @@ from bot.slack.blocks import (
     section,
     table,
 )
+from bot.text import Mrkdwn
 
 
 def test_terminal_text_is_what_the_blocks_say() -> None:
     blocks = [
         header("Prune plan"),
-        section("Delete *2 versions* &amp; keep &lt;aliased&gt; ones"),
+        section(Mrkdwn("Delete *2 versions* &amp; keep &lt;aliased&gt; ones")),
         *code_sections(["a  1", "b  2"]),
         context("_as of just now_"),
         {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Delete"}}]},
@@ -44,7 +45,8 @@ def test_terminal_text_is_what_the_blocks_say() -> None:
 
 
 def test_without_blocks_the_text_is_shown() -> None:
-    assert as_text(Reply("just text &amp; more")) == "just text & more"
+    assert as_text(Reply(Mrkdwn("just text &amp; more"))) == "just text & more"
+    assert as_text(Reply("raw <!here> & more")) == "raw <!here> & more"
 
 
 def test_a_table_reads_in_the_terminal_as_aligned_columns() -> None:

@@ -21,6 +21,7 @@ import pytest
 from bot.aws import AwsClients
 from bot.command import CommandContext, run_command
 from bot.runtime import Runtime
+from bot.text import unescape
 from commands.eb_ip import COMMAND
 from commands.eb_ip.ssh_config import ssh_config
 from tests.commands.eb_ip.conftest import serving
@@ -175,7 +176,7 @@ def test_token_reply_use_it_line_works_and_keeps_the_token_out_of_argv(
     ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url=served))
     reply = run_command(COMMAND, "token", ctx)
     (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
-    lines = reply.text.splitlines()
+    lines = unescape(reply.text).splitlines()  # as a reader copies it out of Slack
     save = next(line for line in lines if line.startswith("Save it:")).removeprefix("Save it:")
     use = next(line for line in lines if line.startswith("Use it:")).removeprefix("Use it:").replace("ENV", ENV)
     spy_programs(home.parent / "bin", "curl", "cat", "printf")

@@ -14,6 +14,7 @@ import pytest
 
 from bot.command import CommandContext, CommandError, UsageError, run_command
 from bot.settings import Settings
+from bot.text import unescape
 from commands.eb_ip import COMMAND
 from commands.eb_ip.ssh_config import ssh_config, ssh_config_for_cli
 from tests.commands.eb_ip.test_proxy_command import fake_programs, proxy_command, shell_env
@@ -79,7 +80,7 @@ def test_ssh_config_reply_is_private_and_carries_a_fresh_working_token(ctx: Comm
     assert reply.ok and not reply.public
     (token,) = set(re.findall(r"opsbot_[A-Za-z0-9_-]{20,}", reply.text))
     assert ctx.store.token_owner is not None and ctx.store.audit_log("token.issue")
-    assert ssh_config(ENV, "https://opsbot.example.com", "~/.config/opsbot/token", "ip") in reply.text
+    assert ssh_config(ENV, "https://opsbot.example.com", "~/.config/opsbot/token", "ip") in unescape(reply.text)
     assert reply.text.endswith("3. Then: ssh my-env-2.1")
     assert "1&gt;&amp;2" in str(reply.blocks)  # Slack mrkdwn escapes; copying from Slack gives 1>&2 back
     assert token in str(reply.blocks)
