@@ -165,6 +165,19 @@ def known_region(word: str) -> str:
     raise BadValue(f"Did you mean `{nearest[0]}`?" if nearest else "")
 
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+# What Slack sends for "@jane" when the manifest sets should_escape: <@U0123|jane>, or <@U0123> (newer clients).
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]{0,80})?>")
+
+
+def slack_user(text: str) -> str | None:
+    """The user id in a mention as Slack sends it (`<@U0123|jane>`, `<@U0123>`) or a bare id; None otherwise."""
+    found = _MENTION.fullmatch(text)
+    if found:
+        return found[1]
+    return text if _USER_ID.fullmatch(text) else None
+
+
 REGION = Flag("--region", "an AWS region such as eu-west-1", known_region)
 ALL_REGIONS = switch("--all-regions")
 TOP = number_flag("--top", 1, 100)

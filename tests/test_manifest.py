@@ -42,6 +42,11 @@ def test_manifest_declares_every_registered_command(manifest: dict) -> None:
         assert entry["description"] and entry["usage_hint"]
 
 
+def test_manifest_has_slack_send_typed_users_as_mentions(manifest: dict) -> None:
+    # should_escape: false sends a typed @jane as plain text, which names nobody: /eb-ip revoke needs the id.
+    assert all(entry["should_escape"] is True for entry in manifest["features"]["slash_commands"])
+
+
 def test_manifest_asks_only_for_the_scopes_it_uses(manifest: dict) -> None:
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
     assert manifest["settings"]["socket_mode_enabled"] is True
