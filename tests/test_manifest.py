@@ -48,8 +48,16 @@ def test_manifest_has_slack_send_typed_users_as_mentions(manifest: dict) -> None
 
 
 def test_manifest_asks_only_for_the_scopes_it_uses(manifest: dict) -> None:
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
+    scopes = ["app_mentions:read", "chat:write", "commands", "files:write"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == scopes
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_manifest_subscribes_to_the_events_the_app_answers(manifest: dict) -> None:
+    from bot.slack.app import EVENTS
+
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
 
 
 def test_manifest_usage_hints_are_the_commands_own_and_within_slacks_limit(manifest: dict) -> None:

@@ -25,6 +25,7 @@ from commands.scores.history import (
     save_game,
     set_freeze,
 )
+from commands.scores.home import home_blocks
 from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, poller_interval
 from commands.scores.parse import (
     AddMark,
@@ -130,4 +131,5 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
+    home=home_blocks,
 )
