@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("--destination-arn", required=True, help="the forwarder function's ARN (logs_handler)")
     logs.add_argument("--filter", default="", help="a CloudWatch Logs filter pattern (default: every event)")
 
+    ref = sub.add_parser("reference", help="print the README's command reference, from the commands' own help")
+    ref.add_argument("--write", type=Path, metavar="README", help="replace the reference section of this file")
+
     demo = sub.add_parser("demo", help="run the local demo: moto + a Slack stand-in + the bot over HTTP")
     demo.add_argument("--out", type=Path, default=Path("opsbot-demo"), help="where to write the transcript")
     return parser
@@ -89,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ssh_config(args.environment, args.token_file)
         if args.action == "logs":
             return _logs(args)
+        if args.action == "reference":
+            return _reference(args.write)
         from bot.local.demo import run_demo
 
         return run_demo(args.out)
@@ -185,6 +190,21 @@ def _logs(args: argparse.Namespace) -> int:
         print(f"opsbot: {describe_aws_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(done))
+    return EXIT_OK
+
+
+def _reference(readme: Path | None) -> int:
+    from bot.reference import reference, with_reference
+    from commands import COMMANDS
+
+    if readme is None:
+        print(reference(COMMANDS))
+        return EXIT_OK
+    try:
+        readme.write_text(with_reference(readme.read_text(), COMMANDS))
+    except (OSError, ValueError) as exc:
+        print(f"opsbot: {readme}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
