@@ -118,7 +118,8 @@ or every team with `--all`.
 • `/scores export [GAME]` — the history as CSV. Admins: `/scores archive [GAME]` commits the history, \
 the final charts and a summary to the configured git repository.
 • Admins: `/scores start <url> [--every 30s] [--name GAME]`, `/scores stop [GAME]`, \
-`/scores freeze <18:00 | in 30m | ISO time | now | off> [--game GAME]` (after it, others see the board as at the freeze)."""
+`/scores freeze <18:00 | in 30m | ISO time | now | off> [--game GAME]` \
+(after it, others see the board as at the freeze)."""
 
 COMMAND = SlashCommand(
     name=NAME,
