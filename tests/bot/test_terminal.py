@@ -30,9 +30,13 @@ def test_control_characters_and_sequences_are_stripped(text: str, clean: str) ->
 
 
 def _seconds(text: str) -> float:
-    started = time.perf_counter()
-    for_terminal(text, bold=True)
-    return time.perf_counter() - started
+    """The best of three: a busy machine only ever adds time."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for_terminal(text, bold=True)
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 @pytest.mark.parametrize("unit", ["\x1b]", "\x1b[0", "*a", "_a", "<@", ":a", "\x1b]" + "x" * 50])
