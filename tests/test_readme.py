@@ -112,3 +112,19 @@ def test_no_commit_hashes_in_prose(page: Path) -> None:
     words = re.findall(r"\b[0-9a-f]{7,40}\b", page.read_text())
     hashes = [w for w in words if re.search("[a-f]", w) and re.search("[0-9]", w) and w != "ed25519"]
     assert hashes == []
+
+
+def test_opsbot_reference_writes_the_section_and_refuses_a_file_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import EXIT_OK, EXIT_USAGE, main
+    from bot.reference import END, START
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# intro\n\n{START}\nstale\n{END}\n\n## after\n")
+    assert main(["reference", "--write", str(readme)]) == EXIT_OK
+    assert readme.read_text() == f"# intro\n\n{reference(COMMANDS)}\n\n## after\n"
+
+    readme.write_text("# no markers\n")
+    assert main(["reference", "--write", str(readme)]) == EXIT_USAGE
+    assert "has no command reference markers" in capsys.readouterr().err
