@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
@@ -67,6 +67,8 @@ class Syntax:
     flags: tuple[Flag[Any], ...] = ()
     words: int = 0  # at most this many positional words
     extra_word: str = ""  # said after "`w` was not expected:" when there are more words
+    # The command's verbs, when this syntax reads the text without one: a mistyped verb is an extra word.
+    verbs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,14 @@ class Args:
 
     def has(self, flag: Flag[Any]) -> bool:
         return flag.name in self.values
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.8) -> str:
+    """` Did you mean `x`?` for the choice nearest a mistyped word, or "": the one place suggestions are made."""
+    if not word or len(word) > 60:  # difflib is quadratic: a pasted paragraph is no typo
+        return ""
+    nearest = difflib.get_close_matches(word.lower(), sorted(choices), n=1, cutoff=cutoff)
+    return f" Did you mean `{nearest[0]}`?" if nearest else ""
 
 
 def split_verb(text: str, *verbs: str) -> tuple[str, str]:
@@ -110,7 +120,7 @@ def parse_args(text: str, syntax: Syntax) -> Args:
         name = name.lower()
         flag = flags.get(name)
         if flag is None:
-            raise UsageError(f"{shown(name, first=True)} is not an option here.")
+            raise UsageError(f"{shown(name, first=True)} is not an option here.{did_you_mean(name, flags)}")
         if name in values:
             raise UsageError(f"Give `{name}` once.")
         if flag.check is None and eq:
@@ -125,7 +135,9 @@ def parse_args(text: str, syntax: Syntax) -> Args:
             parts, at = [*parts, typed[at]], at + 1
         values[name] = flag.read(" ".join(parts))
     if len(words) > syntax.words:
-        raise UsageError(f"{shown(words[syntax.words], first=True)} was not expected: {syntax.extra_word}.")
+        extra = words[syntax.words]
+        verb = "" if syntax.words else did_you_mean(extra, syntax.verbs)  # a verb comes first
+        raise UsageError(f"{shown(extra, first=True)} was not expected: {syntax.extra_word}.{verb}")
     return Args(tuple(words), values)
 
 
@@ -161,8 +173,20 @@ def known_region(word: str) -> str:
     region = word.lower()
     if region in known_regions():
         return region
-    nearest = difflib.get_close_matches(region, sorted(known_regions()), n=1)
-    raise BadValue(f"Did you mean `{nearest[0]}`?" if nearest else "")
+    raise BadValue(did_you_mean(region, known_regions(), cutoff=0.6).lstrip())
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+# What Slack sends for "@jane" when the manifest sets should_escape: <@U0123|jane>, or <@U0123> (newer clients).
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]{0,80})?>")
+
+
+def slack_user(text: str) -> str | None:
+    """The user id in a mention as Slack sends it (`<@U0123|jane>`, `<@U0123>`) or a bare id; None otherwise."""
+    found = _MENTION.fullmatch(text)
+    if found:
+        return found[1]
+    return text if _USER_ID.fullmatch(text) else None
 
 
 REGION = Flag("--region", "an AWS region such as eu-west-1", known_region)

@@ -10,18 +10,34 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
+from bot.args import did_you_mean
 from bot.reply import Reply
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.blocks import as_text, buttons
+from bot.terminal import ProgressLine, for_terminal
 
 log = logging.getLogger("opsbot")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_NAMES = {"cli": "you"}  # the terminal's user, as replies mention it
+
+
+def _slash_commands() -> str:
+    from commands import COMMANDS
+
+    width = max(len(c.name) for c in COMMANDS)
+    lines = [f"  {c.name:<{width}}  {c.summary}" for c in COMMANDS]
+    return 'slash commands (opsbot run "/COMMAND help" for each one\'s usage):\n' + "\n".join(lines)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="opsbot", description="A Slack ChatOps bot for AWS.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    parser = argparse.ArgumentParser(
+        prog="opsbot",
+        description="A Slack ChatOps bot for AWS.",
+        epilog=_slash_commands(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the libraries do (boto3, Slack)")
     sub = parser.add_subparsers(dest="action", required=True)
 
     serve = sub.add_parser("serve", help="answer Slack: Socket Mode if SLACK_APP_TOKEN is set, else --http")
@@ -50,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("--destination-arn", required=True, help="the forwarder function's ARN (logs_handler)")
     logs.add_argument("--filter", default="", help="a CloudWatch Logs filter pattern (default: every event)")
 
+    ref = sub.add_parser("reference", help="print the README's command reference, from the commands' own help")
+    ref.add_argument("--write", type=Path, metavar="README", help="replace the reference section of this file")
+
     demo = sub.add_parser("demo", help="run the local demo: moto + a Slack stand-in + the bot over HTTP")
     demo.add_argument("--out", type=Path, default=Path("opsbot-demo"), help="where to write the transcript")
     return parser
@@ -57,8 +76,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # A server's log is its output; a terminal command's output is its answer: libraries stay quiet
+    # there ("Found credentials in environment variables") unless asked.
+    quiet = logging.INFO if args.action == "serve" else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -70,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ssh_config(args.environment, args.token_file)
         if args.action == "logs":
             return _logs(args)
+        if args.action == "reference":
+            return _reference(args.write)
         from bot.local.demo import run_demo
 
         return run_demo(args.out)
@@ -89,13 +113,19 @@ def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
     command = find(name) if name.startswith("/") else None
     if command is None:
         known = ", ".join(c.name for c in COMMANDS)
-        print(f"opsbot: unknown command {name!r}; one of: {known}", file=sys.stderr)
+        suggestion = did_you_mean(name if name.startswith("/") else "/" + name, (c.name for c in COMMANDS))
+        print(f"opsbot: unknown command {name!r}; one of: {known}.{suggestion}", file=sys.stderr)
         return EXIT_USAGE
-    runtime = Runtime.from_settings(load_settings())
-    progress = partial(print, file=sys.stderr)
-    ctx = runtime.context("cli", "cli", progress=progress, trusted=True, post=lambda _channel, r: _show(r, out))
+    settings = load_settings()
+    new_state = _new_state_file(settings)
+    runtime = Runtime.from_settings(settings)
+    if new_state:
+        print(f"opsbot: keeping state in {new_state} (OPSBOT_STATE sets another place)", file=sys.stderr)
+    progress = ProgressLine(sys.stderr)
+    show = partial(_show, out=out, progress=progress)
+    ctx = runtime.context("cli", "cli", progress=progress, trusted=True, post=lambda _channel, r: show(r))
     reply = run_command(command, text, ctx)
-    _show(reply, out)
+    show(reply)
     if reply.afterwards is not None:
         reply.afterwards(ctx, True)  # a follow prints as it goes; Ctrl-C ends it
     for action_id in presses:
@@ -104,15 +134,25 @@ def _run(command_line: str, out: Path, presses: Sequence[str] = ()) -> int:
             print(f"opsbot: the reply has no button {action_id!r}", file=sys.stderr)
             return EXIT_USAGE
         reply = run_button(command, action_id, str(button.get("value", "")), ctx)
-        _show(reply, out)
+        show(reply)
     offered = [f"{b.get('action_id')} ({b.get('text', {}).get('text', '')})" for b in buttons(reply.blocks)]
     if offered and not presses:
         print(f"buttons: {', '.join(offered)}; run again with --press ACTION_ID to press one", file=sys.stderr)
     return EXIT_OK if reply.ok else EXIT_FAILED
 
 
-def _show(reply: Reply, out: Path) -> None:
-    print(as_text(reply), file=sys.stdout if reply.ok else sys.stderr)
+def _new_state_file(settings: Settings) -> Path | None:
+    """The SQLite file this run is about to create, or None (it exists, or the state is in DynamoDB)."""
+    if "://" in settings.state_url:
+        return None
+    path = Path(settings.state_url).expanduser()
+    return None if path.exists() else path
+
+
+def _show(reply: Reply, out: Path, progress: ProgressLine) -> None:
+    progress.clear()
+    stream = sys.stdout if reply.ok else sys.stderr
+    print(for_terminal(as_text(reply), bold=stream.isatty(), names=_NAMES), file=stream, flush=True)
     for attachment in reply.files:
         out.mkdir(parents=True, exist_ok=True)
         path = out / attachment.filename
@@ -150,6 +190,21 @@ def _logs(args: argparse.Namespace) -> int:
         print(f"opsbot: {describe_aws_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(done))
+    return EXIT_OK
+
+
+def _reference(readme: Path | None) -> int:
+    from bot.reference import reference, with_reference
+    from commands import COMMANDS
+
+    if readme is None:
+        print(reference(COMMANDS))
+        return EXIT_OK
+    try:
+        readme.write_text(with_reference(readme.read_text(), COMMANDS))
+    except (OSError, ValueError) as exc:
+        print(f"opsbot: {readme}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

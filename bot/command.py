@@ -131,6 +131,9 @@ class SlashCommand:
     # What the usage cannot say before the settings are read (e.g. the configured checks): a line shown
     # under the usage, with help and after a usage error; "" adds nothing.
     usage_note: Callable[[Settings], str] | None = None
+    # The feature's part of the App Home: what it is doing for `ctx.user_id` (their follows, their
+    # tokens), as Block Kit blocks whose buttons are among `buttons`. None: summary and help only.
+    home: Callable[[CommandContext], list[dict[str, Any]]] | None = None
 
     @property
     def usage(self) -> str:

@@ -43,7 +43,7 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     config_path: Path | None = None
-    state_url: str = "./opsbot.db"
+    state_url: str = "~/.local/state/opsbot/opsbot.db"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     admins: frozenset[str] = frozenset()
     public_url: str | None = None
@@ -86,6 +86,14 @@ def _ids(name: str, raw: str | list[Any], pattern: re.Pattern[str], what: str) -
     if bad:
         raise SettingsError(f"{name}: not a Slack {what} id: {', '.join(bad)}")
     return ids
+
+
+def default_state(env: Mapping[str, str]) -> str:
+    """The SQLite file in the user's state directory (XDG), never in whatever directory opsbot runs in."""
+    base = env.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: a relative path is invalid and ignored
+        base = "~/.local/state"
+    return os.path.join(base, "opsbot", "opsbot.db")
 
 
 def _value(env: Mapping[str, str], name: str, secret: bool = False) -> str | None:
@@ -173,7 +181,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if public_url and not re.match(r"^https?://[^/\s]+", public_url):
         raise SettingsError(f"OPSBOT_PUBLIC_URL: expected an http(s) URL, got {public_url!r}")
 
-    state_url = _value(env, "OPSBOT_STATE") or "./opsbot.db"
+    state_url = _value(env, "OPSBOT_STATE") or default_state(env)
     app_token = _value(env, "SLACK_APP_TOKEN", secret=True)
     if app_token and not app_token.startswith("xapp-"):
         raise SettingsError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")

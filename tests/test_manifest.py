@@ -12,7 +12,8 @@ import yaml
 from commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+# Slack's published schema, vendored with its MIT licence so the tests need nothing outside the repository.
+SCHEMA = ROOT / "tests" / "slack_schema" / "manifest.schema.1.0.0.json"
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +42,22 @@ def test_manifest_declares_every_registered_command(manifest: dict) -> None:
         assert entry["description"] and entry["usage_hint"]
 
 
+def test_manifest_has_slack_send_typed_users_as_mentions(manifest: dict) -> None:
+    # should_escape: false sends a typed @jane as plain text, which names nobody: /eb-ip revoke needs the id.
+    assert all(entry["should_escape"] is True for entry in manifest["features"]["slash_commands"])
+
+
 def test_manifest_asks_only_for_the_scopes_it_uses(manifest: dict) -> None:
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
+    scopes = ["app_mentions:read", "chat:write", "commands", "files:write"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == scopes
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_manifest_subscribes_to_the_events_the_app_answers(manifest: dict) -> None:
+    from bot.slack.app import EVENTS
+
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
 
 
 def test_manifest_usage_hints_are_the_commands_own_and_within_slacks_limit(manifest: dict) -> None:

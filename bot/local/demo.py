@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.local.aws import local_aws
+from bot.local.demo_home import home_scene
 from bot.local.demo_html import write_html
 from bot.local.demo_scores import SCORES_CONFIG, scores_scene
 from bot.local.demo_ssh import ssh_scene
@@ -180,12 +181,27 @@ def capacity_scene(bot: DemoBot) -> None:
     bot.slash("/lambda-capacity --refresh")
 
 
-SCENES: list[Scene] = [eb_ip_scene, capacity_scene, scores_scene, tail_scene, forwarder_scene, follow_scene, ssh_scene]
+SCENES: list[Scene] = [
+    eb_ip_scene,
+    capacity_scene,
+    scores_scene,
+    tail_scene,
+    forwarder_scene,
+    follow_scene,
+    ssh_scene,
+    home_scene,
+]
 # The demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need.
 DEMO_CONFIG = SCORES_CONFIG + "\n" + TAIL_CONFIG
 
 
-LABELS = {"in_channel": "opsbot", "ephemeral": "opsbot (only you)", "thread": "opsbot (in the thread)", "http": "→"}
+LABELS = {
+    "in_channel": "opsbot",
+    "ephemeral": "opsbot (only you)",
+    "thread": "opsbot (in the thread)",
+    "http": "→",
+    "home": "Home tab",
+}
 
 
 def print_transcript(transcript: list[Entry]) -> None:

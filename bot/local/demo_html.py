@@ -111,7 +111,13 @@ def _row(cells: Sequence[str], right: set[int]) -> str:
 
 def _reply(reply: dict[str, Any]) -> str:
     kind = reply.get("response_type", "ephemeral")
-    tags = {"ephemeral": "only visible to you", "http": "HTTP response", "in_channel": "", "thread": "in the thread"}
+    tags = {
+        "ephemeral": "only visible to you",
+        "http": "HTTP response",
+        "in_channel": "",
+        "thread": "in the thread",
+        "home": "Home tab",
+    }
     tag = tags.get(kind, kind)
     blocks = reply.get("blocks") or []
     if kind == "http":  # a raw response body, not mrkdwn

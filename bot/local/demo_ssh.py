@@ -1,6 +1,6 @@
 """`opsbot demo`'s SSH scene: a check on an instance and an archive commit, against a real local sshd.
 
-The bot's key goes into moto's S3 under SSE-KMS (a KMS key created on moto), as the README says to store it;
+The bot's key goes into moto's S3 under SSE-KMS (a KMS key created on moto), as docs/configuration.md says to store it;
 the `[remote]` settings trust only the sshd's host key. moto's instance has the private address 127.0.0.1 and
 no public one, so the bot reaches it exactly as in production: through the bastion (the same sshd), whose
 `direct-tcpip` channel leads to 127.0.0.1. The archive goes to a bare repository served by that sshd.

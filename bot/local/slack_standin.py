@@ -144,6 +144,11 @@ class SlackStandIn:
         with self._changed:
             return copy.deepcopy(self._workspace.channels.get(channel, []))
 
+    def home_of(self, user: str) -> dict[str, Any] | None:
+        """The Home tab view last published for `user`, if any."""
+        with self._changed:
+            return copy.deepcopy(self._workspace.homes.get(user))
+
     def send_slash_command_over_socket(
         self,
         command: str,

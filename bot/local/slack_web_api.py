@@ -7,6 +7,7 @@ The stand-in calls all of it holding its one lock, so nothing here locks.
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import time
 from collections import defaultdict
@@ -54,6 +55,7 @@ class Workspace:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.channels: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
         self.response_urls: dict[str, dict[str, Any]] = {}
+        self.homes: dict[str, dict[str, Any]] = {}  # user id -> the Home tab view last published for them
         self._ts_base = int(time.time())
         self._ts_count = 0
         self.methods: dict[str, Callable[[Params], Params]] = {
@@ -70,6 +72,7 @@ class Workspace:
                 "response_metadata": {"next_cursor": ""},
             },
             "users.info": self._user,
+            "views.publish": self._publish_view,
         }
 
     def upload(self, file_id: str, body: bytes) -> Answer:
@@ -165,6 +168,18 @@ class Workspace:
             message = {"text": params.get("initial_comment", ""), "files": copy.deepcopy(shared)}
             self._post(str(channel), message, params.get("thread_ts"))
         return {"files": shared}
+
+    def _publish_view(self, params: Params) -> Params:
+        user = _required(params, "user_id", "invalid_arguments")
+        view = params.get("view")
+        if isinstance(view, str):  # the SDK sends it JSON-encoded in a form, as an object in JSON
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home" or not isinstance(view.get("blocks"), list):
+            raise ApiError("invalid_arguments")
+        if not 1 <= len(view["blocks"]) <= 100:
+            raise ApiError("invalid_blocks")
+        self.homes[user] = copy.deepcopy(view)
+        return {"view": {"id": "V" + secrets.token_hex(5).upper(), **view}}
 
     def _conversation(self, params: Params) -> Params:
         return {"channel": _channel(_required(params, "channel", "channel_not_found"))}

@@ -27,6 +27,7 @@ from bot.runtime import DELIVERY_ROOM, Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress
 from bot.slack.gate import first_run
+from bot.slack.home import home_view, mention_overview
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoRequestBodies()
 # How long follow-up work waits to learn whether its reply was refused (a paced lane is seconds).
 _REPLY_WAIT = 30.0
 _PUMP_SECONDS = 5.0
+# The Events API events the app answers; the manifest subscribes to exactly these (tests/test_manifest.py).
+EVENTS = ("app_home_opened", "app_mention")
 MAX_LOGGED_TEXT = 200  # characters of command text in the log; the rest is counted, not shown
 
 
@@ -155,15 +158,52 @@ def _command_worker(
 
 
 def _button_worker(
-    command: SlashCommand, action_id: str, runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
+    command: SlashCommand,
+    action_id: str,
+    runtime: Runtime,
+    delivery: SlackDelivery,
+    wait_for_delivery: bool,
+    commands: Sequence[SlashCommand],
 ) -> Callable[..., None]:
     def listener(body: dict[str, Any], action: dict[str, Any], respond: Respond, request: BoltRequest) -> None:
         user_id, channel_id = body.get("user", {}).get("id", ""), (body.get("channel") or {}).get("id", "")
         answer = partial(run_button, command, action_id, str(action.get("value", "")))
+        if (body.get("view") or {}).get("type") == "home":  # no message to answer: the Home shows the outcome
+            if first_run(runtime.store, request.headers, request.body):
+                ctx = runtime.context(user_id, "home")
+                reply = answer(ctx)
+                delivery.publish_home(user_id, home_view(commands, ctx, note=reply.text))
+            return
         _answer(runtime, delivery, wait_for_delivery, request, user_id, channel_id, respond, answer)
 
     listener.__name__ = listener.__qualname__ = f"press_{_slug(action_id)}"
     return listener
+
+
+def _home_worker(commands: Sequence[SlashCommand], runtime: Runtime, delivery: SlackDelivery) -> Callable[..., None]:
+    def publish_home(event: dict[str, Any], request: BoltRequest) -> None:
+        user_id = str(event.get("user") or "")
+        if event.get("tab") != "home" or not user_id or not first_run(runtime.store, request.headers, request.body):
+            return
+        delivery.publish_home(user_id, home_view(commands, runtime.context(user_id, "home")))
+
+    return publish_home
+
+
+def _mention_worker(
+    commands: Sequence[SlashCommand], runtime: Runtime, delivery: SlackDelivery, wait_for_delivery: bool
+) -> Callable[..., None]:
+    def answer_mention(event: dict[str, Any], request: BoltRequest) -> None:
+        channel_id, ts = str(event.get("channel") or ""), str(event.get("thread_ts") or event.get("ts") or "")
+        if not channel_id or not ts or not first_run(runtime.store, request.headers, request.body):
+            return
+        ctx = runtime.context(str(event.get("user") or ""), channel_id)
+        blocks = mention_overview(commands, ctx)
+        delivery.in_thread(channel_id, ts, Reply("What opsbot can do: " + ", ".join(c.name for c in commands), blocks))
+        if wait_for_delivery:
+            delivery.flush(delivery.policy.wait)
+
+    return answer_mention
 
 
 def register(
@@ -173,7 +213,7 @@ def register(
     delivery: SlackDelivery,
     wait_for_delivery: bool = False,
 ) -> None:
-    """Bind every command and its buttons: this is everything the app answers.
+    """Bind every command and its buttons, the App Home and @mentions: this is everything the app answers.
 
     On Lambda the function is frozen once the handler returns, so there the work waits for
     its reply to be delivered; a server lets the channel outbox deliver in the background.
@@ -182,8 +222,10 @@ def register(
         worker = _command_worker(command, runtime, delivery, wait_for_delivery)
         app.command(command.name)(ack=ack_at_once, lazy=[worker])
         for action_id in command.buttons:
-            button = _button_worker(command, action_id, runtime, delivery, wait_for_delivery)
+            button = _button_worker(command, action_id, runtime, delivery, wait_for_delivery, commands)
             app.action(action_id)(ack=ack_at_once, lazy=[button])
+    app.event(EVENTS[0])(ack=ack_at_once, lazy=[_home_worker(commands, runtime, delivery)])
+    app.event(EVENTS[1])(ack=ack_at_once, lazy=[_mention_worker(commands, runtime, delivery, wait_for_delivery)])
 
 
 def build_app(

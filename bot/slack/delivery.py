@@ -15,6 +15,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Respond
@@ -104,6 +105,21 @@ class SlackDelivery:
         paced, in order. With `reply.replace_key` the message edits the one posted under that key;
         with `reply.thread_key` it (and its files) go into the thread of the one posted under that key."""
         return self._post(channel_id, reply)
+
+    def in_thread(self, channel_id: str, thread_ts: str, reply: Reply) -> Future[bool]:
+        """A post in the thread of a message someone else wrote (an @mention), paced like any post."""
+        key = f"thread-of-{thread_ts}"
+        self.outbox.keep_posted_ts(channel_id, key, thread_ts)
+        return self._post(channel_id, replace(reply, thread_key=key, replace_key=""))
+
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> bool:
+        """The user's App Home tab, at once: it is one view per user, not a channel's message, so no lane."""
+        try:
+            self.client.views_publish(user_id=user_id, view=view)
+            return True
+        except Exception as exc:  # the Home stays as it was; the next opening tries again
+            log.warning("could not publish the App Home of %s: %s", user_id, exc)
+            return False
 
     def _post(self, channel_id: str, reply: Reply, url: str = "") -> Future[bool]:
         body: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}

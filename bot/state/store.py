@@ -1,7 +1,7 @@
 """The state store's interface: personal tokens, the audit log, key/value records and time series.
 
 `Store` is what callers use; `open_store(OPSBOT_STATE)` picks the backend: a SQLite file path
-(default ./opsbot.db, bot.state.sqlite) for a long-running bot, or `dynamodb://TABLE`
+(default $XDG_STATE_HOME/opsbot/opsbot.db, bot.state.sqlite) for a long-running bot, or `dynamodb://TABLE`
 (bot.state.dynamodb) where local files do not last, as on AWS Lambda. Every backend honours the
 limits written on the methods below, so a caller that works on one works on the other.
 """

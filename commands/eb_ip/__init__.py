@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.command import CommandContext, Route, SlashCommand
 from bot.reply import Reply
 from commands.eb_ip.checks import checks_note, run_check
+from commands.eb_ip.home import ACTION_REVOKE_MINE, home_blocks, press_revoke
 from commands.eb_ip.instances import find_instances, list_environments
 from commands.eb_ip.parse import parse
 from commands.eb_ip.render import render_environments, render_nth, render_table
@@ -70,4 +71,6 @@ COMMAND = SlashCommand(
     handle=handle,
     routes=(Route("GET", ROUTE, answer_http),),
     usage_note=checks_note,
+    home=home_blocks,
+    buttons={ACTION_REVOKE_MINE: press_revoke},
 )

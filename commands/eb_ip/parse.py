@@ -6,15 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.args import REGION, Syntax, parse_args, split_verb, switch
+from bot.args import REGION, Syntax, parse_args, slack_user, split_verb, switch
 from bot.command import UsageError
 from bot.text import ECHO_SAFE, char_name, shown
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,38}[A-Za-z0-9]")
 _ENV_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _ASG_CHARS = _ENV_CHARS | frozenset("._:/")
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]{0,80})?>")
 
 ASG, SSM = switch("--asg"), switch("--ssm")
 _EXTRA = "/eb-ip takes a name, then a number or ssh-config"
@@ -110,7 +108,9 @@ def check_name(words: tuple[str, ...]) -> str:
 def _revoked_user(rest: str) -> str:
     if rest.lower() == "me":
         return "me"
-    found = _MENTION.fullmatch(rest) or _USER_ID.fullmatch(rest)
-    if not found:
-        raise UsageError("Say whose tokens to revoke: `/eb-ip revoke me`, `/eb-ip revoke @someone` or a user id.")
-    return found.group(1) if found.re is _MENTION else found.group(0)
+    user = slack_user(rest)
+    if user:
+        return user
+    if rest.startswith("@"):  # Slack sends a plain "@name" only when it names no member
+        raise UsageError(f"{shown(rest, first=True)} is not a member here: pick them from the list Slack shows at @.")
+    raise UsageError("Say whose tokens to revoke: `/eb-ip revoke me`, `/eb-ip revoke @someone` or a user id.")

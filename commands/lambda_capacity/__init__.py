@@ -19,6 +19,7 @@ from bot.command import CommandContext, SlashCommand
 from bot.reply import Reply
 from commands.lambda_capacity.archive import archive_report
 from commands.lambda_capacity.forecast import forecast_text, recorded_forecast
+from commands.lambda_capacity.home import home_blocks
 from commands.lambda_capacity.monitor import JOB, LAMBDA_ENTRY
 from commands.lambda_capacity.options import ENV_OPTIONS, NAME, CapacityOptions
 from commands.lambda_capacity.parse import ArchiveRequest, CapacityRequest, PruneRequest, parse
@@ -96,4 +97,5 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
+    home=home_blocks,
 )

@@ -15,7 +15,9 @@ _FUNCTION_ARN = re.compile(
 )
 
 REFRESH, KEEP = switch("--refresh"), number_flag("--keep", 1, 100)
-CAPACITY = Syntax((REGION, ALL_REGIONS, TOP, REFRESH), extra_word="a function name goes after `prune`")
+CAPACITY = Syntax(
+    (REGION, ALL_REGIONS, TOP, REFRESH), extra_word="a function name goes after `prune`", verbs=("prune", "archive")
+)
 PRUNE = Syntax((REGION, KEEP), words=1, extra_word="prune takes at most one function name")
 ARCHIVE = Syntax((REGION,), extra_word="archive takes only --region")
 

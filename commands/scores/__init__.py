@@ -26,6 +26,7 @@ from commands.scores.history import (
     save_game,
     set_freeze,
 )
+from commands.scores.home import home_blocks
 from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, poller_interval
 from commands.scores.parse import (
     AddMark,
@@ -118,7 +119,8 @@ or every team with `--all`.
 • `/scores export [GAME]` — the history as CSV. Admins: `/scores archive [GAME]` commits the history, \
 the final charts and a summary to the configured git repository.
 • Admins: `/scores start <url> [--every 30s] [--name GAME]`, `/scores stop [GAME]`, \
-`/scores freeze <18:00 | in 30m | ISO time | off> [--game GAME]` (after it, others see the board as at the freeze)."""
+`/scores freeze <18:00 | in 30m | ISO time | now | off> [--game GAME]` \
+(after it, others see the board as at the freeze)."""
 
 COMMAND = SlashCommand(
     name=NAME,
@@ -131,4 +133,5 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
+    home=home_blocks,
 )

@@ -16,6 +16,7 @@ from bot.command import CommandContext, SlashCommand
 from bot.reply import Reply
 from commands.tail.follow import follow_reply, stop_reply
 from commands.tail.forwarder import LAMBDA_ENTRY
+from commands.tail.home import ACTION_STOP_FOLLOW, home_blocks, press_stop
 from commands.tail.options import ENV_OPTIONS, NAME, TailOptions
 from commands.tail.parse import StopFollows, parse
 from commands.tail.poller import JOB
@@ -55,4 +56,6 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
+    home=home_blocks,
+    buttons={ACTION_STOP_FOLLOW: press_stop},
 )

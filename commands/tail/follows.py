@@ -74,8 +74,12 @@ def ask_to_stop(store: Store, user: str) -> list[RunningFollow]:
     """Stop requests for every follow `user` started; the follows they were written for."""
     mine = [f for f in running(store) if f.user == user]
     for follow in mine:
-        store.put(STOPS, follow.follow_id, {"by": user}, expires_at=follow.until + _GRACE_SECONDS)
+        request_stop(store, follow, user)
     return mine
+
+
+def request_stop(store: Store, follow: RunningFollow, by: str) -> None:
+    store.put(STOPS, follow.follow_id, {"by": by}, expires_at=follow.until + _GRACE_SECONDS)
 
 
 def stop_asked(store: Store, follow: RunningFollow) -> bool:

@@ -118,6 +118,24 @@ def test_refuses_bad_flags_in_one_style(text: str, message: str) -> None:
     assert refused(text) == message
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("--regoin eu-west-1", "`--regoin` is not an option here. Did you mean `--region`?"),
+        ("--All-Region", "`--all-region` is not an option here. Did you mean `--all-regions`?"),
+        ("--ttop 3", "`--ttop` is not an option here. Did you mean `--top`?"),
+    ],
+)
+def test_a_mistyped_flag_suggests_the_nearest_one(text: str, message: str) -> None:
+    assert refused(text) == message
+
+
+def test_a_mistyped_verb_suggests_the_nearest_one() -> None:
+    syntax = Syntax((TOP,), extra_word="the verb comes first", verbs=("prune", "archive"))
+    assert refused("prnue --top 3", syntax) == "`prnue` was not expected: the verb comes first. Did you mean `prune`?"
+    assert refused("orders", syntax) == "`orders` was not expected: the verb comes first."
+
+
 def test_an_unknown_region_suggests_the_nearest_known_one() -> None:
     assert refused("--region eu-wset-1") == (
         "`--region` takes an AWS region such as eu-west-1, not `eu-wset-1`. Did you mean `eu-west-1`?"

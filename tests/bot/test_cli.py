@@ -106,3 +106,52 @@ def test_a_prune_is_confirmed_from_the_terminal_with_press(moto: str, capsys: py
 
     assert main(["run", "/lambda-capacity prune", "--press", "no_such_button"]) == EXIT_USAGE
     assert "the reply has no button 'no_such_button'" in capsys.readouterr().err
+
+
+def test_help_lists_the_slash_commands_with_their_summaries(capsys: pytest.CaptureFixture[str]) -> None:
+    from commands import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"  {command.name}" in out and command.summary in out
+
+
+def test_a_mistyped_command_name_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "/tial my-function"]) == EXIT_USAGE
+    assert capsys.readouterr().err.rstrip().endswith("Did you mean `/tail`?")
+
+
+def _opsbot(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_terminal_run_is_quiet_and_keeps_state_in_the_users_state_directory(moto: str, tmp_path: Path) -> None:
+    work, state = tmp_path / "work", tmp_path / "state"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "OPSBOT_STATE"}
+    env |= {"XDG_STATE_HOME": str(state), "PYTHONPATH": str(ROOT)}
+
+    first = _opsbot("run", "/lambda-capacity --all-regions", cwd=work, env=env)
+    second = _opsbot("run", "/lambda-capacity --region eu-west-1", cwd=work, env=env)
+
+    assert first.returncode == EXIT_OK, first.stderr
+    assert second.returncode == EXIT_OK, second.stderr
+    notice = f"opsbot: keeping state in {state / 'opsbot' / 'opsbot.db'} (OPSBOT_STATE sets another place)"
+    assert first.stderr.splitlines()[0] == notice
+    assert notice not in second.stderr  # said once, on first use
+    for done in (first, second):
+        assert " INFO " not in done.stderr and "Found credentials" not in done.stderr
+        assert "*" not in done.stdout and ":large_green_circle:" not in done.stdout
+    assert list(work.iterdir()) == []
+    assert (state / "opsbot" / "opsbot.db").exists()
+
+
+def test_verbose_lets_the_library_logs_through(moto: str, tmp_path: Path) -> None:
+    env = {**os.environ, "OPSBOT_STATE": str(tmp_path / "cli.db")}
+    done = _opsbot("-v", "run", "/lambda-capacity --region eu-west-1", cwd=tmp_path, env=env)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "botocore" in done.stderr

@@ -11,7 +11,7 @@ from bot.settings import DEFAULT_SLACK_API_URL, SettingsError, load_settings
 def test_defaults_need_nothing() -> None:
     settings = load_settings({})
     assert settings.slack_api_url == DEFAULT_SLACK_API_URL
-    assert settings.state_url == "./opsbot.db"
+    assert settings.state_url == "~/.local/state/opsbot/opsbot.db"
     assert settings.timezone.key == "UTC"
     assert settings.access_for("/eb-ip").allows("UANY", "CANY")
 
@@ -32,6 +32,18 @@ def test_defaults_need_nothing() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "state"),
+    [
+        ({"XDG_STATE_HOME": "/var/lib/me"}, "/var/lib/me/opsbot/opsbot.db"),
+        ({"XDG_STATE_HOME": "relative/dir"}, "~/.local/state/opsbot/opsbot.db"),
+        ({"XDG_STATE_HOME": "/var/lib/me", "OPSBOT_STATE": "/tmp/x.db"}, "/tmp/x.db"),
+    ],
+)
+def test_state_lives_in_the_users_state_directory(env: dict[str, str], state: str) -> None:
+    assert load_settings(env).state_url == state
 
 
 def test_api_url_gets_a_trailing_slash_for_webclient() -> None:

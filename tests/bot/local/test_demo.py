@@ -172,3 +172,24 @@ def test_the_tail_scene_shows_every_status_in_both_log_formats_and_the_forwarder
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<span class=who>CloudWatch Logs</span>" in page
     assert "✖ Task timed out after 3.00 seconds</pre>" in page and "<b>timeout</b>" in page
+
+
+def test_the_home_scene_shows_the_home_tab_a_revoke_from_it_and_a_mention_answered_in_its_thread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.local.demo import eb_ip_scene
+    from bot.local.demo_home import home_scene
+
+    assert run_demo(tmp_path / "out", scenes=[eb_ip_scene, home_scene]) == 0
+    printed = capsys.readouterr().out
+    assert no_crash(printed)
+
+    home = exchange(printed, "[opens opsbot's Home tab]")
+    for name in ("/eb-ip", "/lambda-capacity", "/tail", "/scores"):
+        assert name in home
+    assert "[ Revoke my tokens ]" in home
+    assert re.search(
+        r"Revoked [1-9] tokens? of yours", exchange(printed, "[presses “Revoke my tokens” on the Home tab]")
+    )
+    assert "opsbot (in the thread)" in exchange(printed, "@opsbot what can you do?")
+    assert "Home tab" in (tmp_path / "out" / "index.html").read_text()

@@ -15,7 +15,7 @@ KEY_OBJECT = "opsbot/id_ed25519"
 
 
 def store_key(aws: AwsClients, text: str, *, kms: bool = True, bucket: str = "ops-secrets") -> dict[str, Any]:
-    """The key as the README says to store it: an S3 object encrypted with SSE-KMS under its own KMS key."""
+    """The key as docs/configuration.md says to store it: an S3 object encrypted with SSE-KMS under its own KMS key."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket)
     key_id = aws.client("kms").create_key(Description="opsbot ssh key")["KeyMetadata"]["KeyId"]

@@ -90,7 +90,7 @@ def test_parses_every_form(text: str, expected: EbIpRequest) -> None:
         ("token --region eu-west-1", "`token` takes no other words or options"),
         ("--region eu-west-1 revoke me", "`revoke` takes no other words or options"),
         ("revoke", "Say whose tokens to revoke"),
-        ("revoke @alice", "Say whose tokens to revoke"),
+        ("revoke @alice", "`@alice` is not a member here"),
         ("revoke U1 U2", "Say whose tokens to revoke"),
         ("revoke <@U0123|x> ; rm -rf /", "Say whose tokens to revoke"),
     ],

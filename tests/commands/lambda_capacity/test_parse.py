@@ -27,6 +27,8 @@ def test_parse_defaults_and_flags() -> None:
         ("--region mars", "`--region` takes an AWS region such as eu-west-1, not `mars`."),
         ("--region eu-west-1 --all-regions", "Use either `--region` or `--all-regions`, not both."),
         ("orders-api", "`orders-api` was not expected: a function name goes after `prune`."),
+        ("prnue orders-api", "`prnue` was not expected: a function name goes after `prune`. Did you mean `prune`?"),
+        ("--regoin eu-west-1", "`--regoin` is not an option here. Did you mean `--region`?"),
         ("--keep 2", "`--keep` is not an option here."),
         ("prune --all-regions", "`--all-regions` is not an option here."),
         ("prune --keep 0", "`--keep` takes a whole number from 1 to 100, not `0`."),
