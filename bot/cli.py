@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import sys
@@ -152,7 +153,8 @@ def _new_state_file(settings: Settings) -> Path | None:
 def _show(reply: Reply, out: Path, progress: ProgressLine) -> None:
     progress.clear()
     stream = sys.stdout if reply.ok else sys.stderr
-    print(for_terminal(as_text(reply), bold=stream.isatty(), names=_NAMES), file=stream, flush=True)
+    shown = functools.partial(for_terminal, bold=stream.isatty(), names=_NAMES)
+    print(as_text(reply, shown), file=stream, flush=True)
     for attachment in reply.files:
         out.mkdir(parents=True, exist_ok=True)
         path = out / attachment.filename

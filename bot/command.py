@@ -139,12 +139,13 @@ class SlashCommand:
     def usage(self) -> str:
         return f"Usage: `{self.name} {self.usage_hint}`".rstrip()
 
-    def usage_for(self, settings: Settings) -> str:
+    def usage_for(self, settings: Settings) -> Mrkdwn:
+        """The usage line and the settings' note under it, as plain text escaped for Slack."""
         try:
             note = self.usage_note(settings) if self.usage_note else ""
         except SettingsError:
             note = ""  # the command itself says what is misconfigured when it runs
-        return f"{self.usage}\n{note}" if note else self.usage
+        return Mrkdwn.escape(f"{self.usage}\n{note}" if note else self.usage)
 
 
 def help_reply(command: SlashCommand, settings: Settings) -> Reply:

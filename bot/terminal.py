@@ -12,6 +12,8 @@ import re
 import shutil
 from typing import TextIO
 
+from bot.text import unescape
+
 # ESC [ … final byte (CSI), ESC ] … BEL or ESC \ (OSC: titles, OSC 8 links), and any other ESC + one
 # character: removed whole, so no half of a sequence is left to print as garbage.
 _SEQUENCE = re.compile(r"\x1b\[[0-?]{0,64}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?|\x1b[^\[\]]")
@@ -55,10 +57,12 @@ def for_terminal(text: str, *, bold: bool, names: dict[str, str] | None = None) 
             return f"@{label or target.split('^')[0]}"
         return f"{label} ({target})" if label and label != target else target
 
+    # `text` is Slack's mrkdwn, still escaped: only markup the code made is rendered; text from outside
+    # that looks like markup (`&lt;!channel&gt;`) is unescaped last and shows as it was written.
     text = _ANGLED.sub(angled, without_controls(text))
     text = _EMOJI.sub(lambda found: EMOJI.get(found[1], found[0]), text)
     text = _ITALIC.sub(lambda found: f"{_ITALIC_ON}{found[1]}{_ITALIC_OFF}" if bold else found[1], text)
-    return _BOLD.sub(lambda found: f"{_BOLD_ON}{found[1]}{_BOLD_OFF}" if bold else found[1], text)
+    return unescape(_BOLD.sub(lambda found: f"{_BOLD_ON}{found[1]}{_BOLD_OFF}" if bold else found[1], text))
 
 
 class ProgressLine:

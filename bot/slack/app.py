@@ -28,6 +28,7 @@ from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress
 from bot.slack.gate import first_run
 from bot.slack.home import home_view, mention_overview
+from bot.text import Mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,9 @@ def _mention_worker(
             return
         ctx = runtime.context(str(event.get("user") or ""), channel_id)
         blocks = mention_overview(commands, ctx)
-        delivery.in_thread(channel_id, ts, Reply("What opsbot can do: " + ", ".join(c.name for c in commands), blocks))
+        delivery.in_thread(
+            channel_id, ts, Reply(Mrkdwn("What opsbot can do: {}").format(", ".join(c.name for c in commands)), blocks)
+        )
         if wait_for_delivery:
             delivery.flush(delivery.policy.wait)
 

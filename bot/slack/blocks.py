@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,21 +283,28 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def as_text(reply: Reply) -> str:
+def as_text(reply: Reply, shown: Callable[[str], str] = unescape) -> str:
     """What Slack shows, as plain text for a terminal: the blocks (and those of the attachments)
-    when there are any, else the text."""
-    return payload_text(reply.text, reply.blocks, reply.attachments)
+    when there are any, else the text. `shown` turns each piece of mrkdwn into what a reader sees:
+    it gets the text still escaped, so markup the code made (a mention) and text from outside that
+    only looks like it (`&lt;!channel&gt;`) can be told apart."""
+    return payload_text(reply.text, reply.blocks, reply.attachments, shown)
 
 
-def payload_text(text: str, blocks: Sequence[dict[str, Any]], attachments: Sequence[dict[str, Any]] = ()) -> str:
+def payload_text(
+    text: str,
+    blocks: Sequence[dict[str, Any]],
+    attachments: Sequence[dict[str, Any]] = (),
+    shown: Callable[[str], str] = unescape,
+) -> str:
     """`as_text` of a message as Slack received it (the demo reads the stand-in's payloads)."""
     every = [*blocks, *(b for attachment in attachments for b in attachment.get("blocks", ()))]
     if not every:
-        return unescape(text)
-    return "\n".join(filter(None, (_block_text(block) for block in every)))
+        return shown(text)
+    return "\n".join(filter(None, (_block_text(block, shown) for block in every)))
 
 
-def _block_text(block: dict[str, Any]) -> str:
+def _block_text(block: dict[str, Any], unescape: Callable[[str], str]) -> str:
     kind = block.get("type")
     if kind == "header":
         title = unescape(block["text"]["text"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.command import CommandContext
 from bot.slack.blocks import context, section
+from bot.text import Mrkdwn
 from commands.lambda_capacity.monitor import STATE_NAMESPACE
 from commands.lambda_capacity.storage import human_bytes, sample_series
 
@@ -19,7 +20,7 @@ def home_blocks(ctx: CommandContext) -> list[dict[str, Any]]:
         usage = human_bytes(samples[-1][1]) if samples else "no reading kept"
         when = datetime.fromtimestamp(at, ctx.settings.timezone)
         state = ":red_circle: above the alert threshold" if stored.value.get("alerting") else ":large_green_circle: ok"
-        lines.append(f"`{region}`  {usage} at {when:%Y-%m-%d %H:%M %Z}  {state}")
+        lines.append(Mrkdwn("`{}`  {} at {}  {}").format(region, usage, f"{when:%Y-%m-%d %H:%M %Z}", Mrkdwn(state)))
     if not lines:
-        return [context("The capacity monitor has taken no reading yet (`monitor_every_seconds` turns it on).")]
-    return [section("*Capacity monitor, last reading per region*\n" + "\n".join(lines))]
+        return [context(Mrkdwn("The capacity monitor has taken no reading yet (`monitor_every_seconds` turns it on)."))]
+    return [section(Mrkdwn("*Capacity monitor, last reading per region*\n") + Mrkdwn("\n").join(lines))]

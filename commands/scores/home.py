@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.command import CommandContext
 from bot.slack.blocks import context, section
-from bot.text import escape_mrkdwn
+from bot.text import Mrkdwn
 from commands.scores.history import games, load_poll_state
 
 
@@ -17,8 +17,10 @@ def home_blocks(ctx: CommandContext) -> list[dict[str, Any]]:
         state = load_poll_state(ctx.store, game.name)
         due = max(state.last_at + game.every, ctx.now().timestamp()) if state.last_at else ctx.now().timestamp()
         at = datetime.fromtimestamp(due, ctx.settings.timezone)
-        trouble = f" · last poll failed: {escape_mrkdwn(state.last_error[:200])}" if state.failures else ""
-        lines.append(f"`{game.name}` every {game.every:g} s, next poll {at:%H:%M:%S %Z}{trouble}")
+        trouble = Mrkdwn(" · last poll failed: {}").format(state.last_error[:200]) if state.failures else Mrkdwn("")
+        lines.append(
+            Mrkdwn("`{}` every {:g} s, next poll {}{}").format(game.name, game.every, f"{at:%H:%M:%S %Z}", trouble)
+        )
     if not lines:
-        return [context("No game is being polled. An admin starts one with `/scores start URL`.")]
-    return [section("*Games being polled*\n" + "\n".join(lines))]
+        return [context(Mrkdwn("No game is being polled. An admin starts one with `/scores start URL`."))]
+    return [section(Mrkdwn("*Games being polled*\n") + Mrkdwn("\n").join(lines))]

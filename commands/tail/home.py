@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from bot.command import CommandContext, CommandError
 from bot.reply import Reply
 from bot.slack.blocks import actions, button, context, section
-from bot.text import escape_mrkdwn, plural
+from bot.text import Mrkdwn, plural
 from commands.tail.follows import request_stop, running
 
 ACTION_STOP_FOLLOW = "tail_stop_follow"
@@ -17,13 +18,15 @@ ACTION_STOP_FOLLOW = "tail_stop_follow"
 def home_blocks(ctx: CommandContext) -> list[dict[str, Any]]:
     mine = sorted((f for f in running(ctx.store) if f.user == ctx.user_id), key=lambda f: f.until)
     if not mine:
-        return [context("You are following no log group. `/tail my-function --follow 5m` starts one.")]
-    blocks = [section(f"*Your {plural(len(mine), 'follow')}*")]
+        return [context(Mrkdwn("You are following no log group. `/tail my-function --follow 5m` starts one."))]
+    blocks = [section(Mrkdwn("*Your {}*").format(plural(len(mine), "follow")))]
     for follow in mine:
         until = datetime.fromtimestamp(follow.until, ctx.settings.timezone)
-        text = f"`{escape_mrkdwn(follow.log_group)}` in <#{follow.channel}> until {until:%H:%M %Z}"
+        text = Mrkdwn("`{}` in {} until {}").format(follow.log_group, _channel(follow.channel), f"{until:%H:%M %Z}")
         blocks.append(section(text))
-        blocks.append(actions(f"follow-{follow.follow_id}", button("Stop", ACTION_STOP_FOLLOW, follow.follow_id)))
+        blocks.append(
+            actions(f"follow-{follow.follow_id}", button(Mrkdwn("Stop"), ACTION_STOP_FOLLOW, follow.follow_id))
+        )
     return blocks
 
 
@@ -31,8 +34,13 @@ def press_stop(follow_id: str, ctx: CommandContext) -> Reply:
     """Stop one follow: the reader's own (an admin's: anyone's), named by the button's value."""
     follow = next((f for f in running(ctx.store) if f.follow_id == follow_id), None)
     if follow is None:
-        return Reply.private("That follow has already ended.")
+        return Reply.private(Mrkdwn("That follow has already ended."))
     if follow.user != ctx.user_id and not ctx.is_admin:
         raise CommandError("That follow is someone else's; they or an admin can stop it.")
     request_stop(ctx.store, follow, ctx.user_id)
-    return Reply.private(f"Stopping the follow of `{escape_mrkdwn(follow.log_group)}`; it says so in its thread.")
+    return Reply.private(Mrkdwn("Stopping the follow of `{}`; it says so in its thread.").format(follow.log_group))
+
+
+def _channel(channel_id: str) -> Mrkdwn:
+    """A live channel link only for an id Slack could have sent (the follow's own channel)."""
+    return Mrkdwn(f"<#{channel_id}>") if re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel_id) else Mrkdwn.escape(channel_id)
