@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 ERROR_LEVELS = frozenset({"ERROR", "FATAL", "CRITICAL"})
 _LEVELS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL"
-_ID = r"[0-9A-Za-z][0-9A-Za-z-]{7,}"
+# Lambda's request ids are 36 characters; bounded, a pattern that fails on an id-like run of 256 KB
+# gives up after 64 characters instead of backtracking through all of them.
+_ID = r"[0-9A-Za-z][0-9A-Za-z-]{7,63}(?![0-9A-Za-z-])"
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
 
 _START = re.compile(rf"^START RequestId: (?P<id>{_ID})(?: Version: (?P<version>\S+))?")
