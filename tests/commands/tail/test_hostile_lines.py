@@ -26,6 +26,7 @@ TIMED_OUT = "7a1e0000-0001-4bad-8bad-000000000001"
 FORGER = "7a1e0000-0002-4bad-8bad-000000000002"
 HOSTILE = "7a1e0000-0003-4bad-8bad-000000000003"
 HUGE = "7a1e0000-0004-4bad-8bad-000000000004"
+FUTURE = "7a1e0000-0005-4bad-8bad-000000000005"
 # 2,000 levels in 2 KB: json recursed past Python's limit on it, and RecursionError was not caught.
 DEEP_JSON = '{"message": ' + "[" * 2000
 # The quadratic REPORT pattern took 35 s on 64 KB, holding the GIL.
@@ -118,14 +119,16 @@ def test_the_poller_posts_hostile_lines_as_text_and_moves_on(
 
 
 def test_logs_handler_forwards_hostile_lines_as_text(standin: SlackStandIn) -> None:  # noqa: F811
-    rows = [*hostile_rows(1_796_119_200_000), {"stream": STREAM, "timestamp": 10**15, "message": "year 33658\n"}]
+    # A timestamp in the year 33658, which datetime refused with ValueError.
+    future = {"stream": STREAM, "timestamp": 10**15, "message": f"START RequestId: {FUTURE} Version: 1\n"}
+    rows = [*hostile_rows(1_796_119_200_000), future]
 
     result = lambda_handler.logs_handler(payload("/aws/lambda/orders", rows), CONTEXT)  # type: ignore[attr-defined]
 
     assert result["status"] == "posted"  # not raised: CloudWatch would retry, then drop the batch
     (shown,) = posted_text(standin)
     check_shown(shown)
-    assert "year 33658" in shown
+    assert f"2999-12-31 23:59:59.999 UTC \\u00b7 `{FUTURE}`" in shown
 
 
 def test_a_follow_shows_hostile_lines_as_text_and_follows_on(
