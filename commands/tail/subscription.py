@@ -63,6 +63,8 @@ def decode_subscription(event: object) -> SubscriptionBatch:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise MalformedPayload("awslogs.data is not JSON") from None
+    except RecursionError:  # json recurses once per level: `[[[…` 16 MB deep
+        raise MalformedPayload("awslogs.data nests too deep to be a subscription payload") from None
     return _batch(body)
 
 

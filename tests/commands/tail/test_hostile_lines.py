@@ -4,7 +4,9 @@ lets one request's output rewrite another's REPORT."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import json
 import time
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from commands import COMMANDS
 from commands.tail.poller import run_tick
 from tests.commands.tail.conftest import put_events
 from tests.commands.tail.test_follow import follow_bot, live_tail_refused, wait_for_text  # noqa: F401 (fixtures)
-from tests.commands.tail.test_forwarder import CONTEXT, payload, posted_text, standin  # noqa: F401 (a fixture)
+from tests.commands.tail.test_forwarder import CHANNEL, CONTEXT, payload, posted_text, standin  # noqa: F401 (a fixture)
 from tests.commands.tail.test_poller import GROUP, Posted, a_process
 from tests.conftest import Bot
 
@@ -146,3 +148,13 @@ def test_a_follow_shows_hostile_lines_as_text_and_follows_on(
 
     check_shown(json.dumps(thread))
     assert "time is up (10 seconds)" in json.dumps(thread)
+
+
+def test_logs_handler_counts_a_deeply_nested_payload_as_malformed(standin: SlackStandIn) -> None:  # noqa: F811
+    nested = b'{"logEvents": ' + b"[" * 100_000
+    event = {"awslogs": {"data": base64.b64encode(gzip.compress(nested)).decode()}}
+
+    result = lambda_handler.logs_handler(event, CONTEXT)  # type: ignore[attr-defined]
+
+    assert result == {"status": "malformed", "reason": "awslogs.data nests too deep to be a subscription payload"}
+    assert standin.messages(CHANNEL) == []
