@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from commands.tail.events import LogEvent
+from commands.tail.events import LogEvent, unicode_text
 
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 DATA_MESSAGE = "DATA_MESSAGE"
@@ -122,7 +122,7 @@ def _event(raw: object, stream: str) -> LogEvent:
         raise MalformedPayload("a log event has no id")
     if not isinstance(message, str):
         raise MalformedPayload("a log event has no message")
-    return LogEvent(timestamp_ms=timestamp, ingestion_ms=None, stream=stream, event_id=event_id, message=message)
+    return LogEvent(timestamp, None, stream, event_id, unicode_text(message))
 
 
 def _text(body: Mapping[str, Any], key: str) -> str:

@@ -150,6 +150,17 @@ def test_a_follow_shows_hostile_lines_as_text_and_follows_on(
     assert "time is up (10 seconds)" in json.dumps(thread)
 
 
+def test_logs_handler_forwards_a_lone_surrogate_as_a_replacement_character(standin: SlackStandIn) -> None:  # noqa: F811
+    # JSON's "\\ud800" is a str no UTF-8 encoder takes; enough lines that some go to the file upload.
+    rows = [{"stream": STREAM, "timestamp": 1_796_119_200_000 + i, "message": "\ud800" * 3_000} for i in range(20)]
+
+    result = lambda_handler.logs_handler(payload("/aws/lambda/orders", rows), CONTEXT)  # type: ignore[attr-defined]
+
+    assert result["status"] == "posted"
+    (upload,) = standin.uploads.values()
+    assert "\ufffd" * 3_000 in upload["content"].decode()
+
+
 def test_logs_handler_counts_a_deeply_nested_payload_as_malformed(standin: SlackStandIn) -> None:  # noqa: F811
     nested = b'{"logEvents": ' + b"[" * 100_000
     event = {"awslogs": {"data": base64.b64encode(gzip.compress(nested)).decode()}}
