@@ -121,6 +121,23 @@ def test_the_poller_posts_hostile_lines_as_text_and_moves_on(
     assert "line-1 after" in second and "still here" not in second  # the cursor moved past them
 
 
+def test_the_poller_reads_a_lone_surrogate_as_a_replacement_character(
+    tmp_path: Path, aws_clients: AwsClients, moto: str
+) -> None:
+    aws_clients.client("logs").create_log_group(logGroupName=GROUP)
+    at = int(time.time() * 1000) - 60_000
+    # Enough lines that some go to the file, whose encoding refused the surrogate.
+    put_events(
+        aws_clients, GROUP, [{"stream": STREAM, "timestamp": at + i, "message": "\ud800" * 3_000} for i in range(20)]
+    )
+    posted = Posted()
+
+    run_tick(a_process(tmp_path, aws_clients, posted))
+
+    ((_, reply),) = posted.messages
+    assert "\ufffd" * 3_000 in reply.files[0].content.decode()
+
+
 def test_logs_handler_forwards_hostile_lines_as_text(standin: SlackStandIn) -> None:  # noqa: F811
     # A timestamp in the year 33658, which datetime refused with ValueError.
     future = {"stream": STREAM, "timestamp": 10**15, "message": f"START RequestId: {FUTURE} Version: 1\n"}
