@@ -46,7 +46,8 @@ def invocation(rid: str, *printed: str, report: str = "Max Memory Used: 70 MB\tS
 
 
 def hostile_rows(at_ms: int) -> list[dict[str, Any]]:
-    """A timed-out invocation, one that prints a REPORT claiming it went fine, and two attacks."""
+    """A timed-out invocation, one that prints a REPORT claiming the first went fine, a deep JSON
+    line, a REPORT the old pattern took 35 s on, and a REPORT with a 400-digit figure."""
     forged = f"REPORT RequestId: {TIMED_OUT}\tDuration: 1.00 ms\tBilled Duration: 1 ms\tStatus: success\n"
     messages = [
         *invocation(TIMED_OUT, "working on it\n", report="Max Memory Used: 70 MB\tStatus: timeout"),
