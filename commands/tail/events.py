@@ -114,8 +114,16 @@ def event_of(raw: Mapping[str, Any]) -> LogEvent:
         ingestion_ms=int(raw["ingestionTime"]) if "ingestionTime" in raw else None,
         stream=str(raw.get("logStreamName", "")),
         event_id=str(raw["eventId"]),
-        message=str(raw.get("message", "")),
+        message=unicode_text(str(raw.get("message", ""))),
     )
+
+
+def unicode_text(text: str) -> str:
+    """`text` with any lone surrogate replaced by U+FFFD. JSON may carry one (`"\\ud800"`) and str
+    takes it, but no UTF-8 encoder does: the first file upload or HTTP body holding it would raise."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

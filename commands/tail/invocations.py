@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from commands.tail.events import LogEvent
-from commands.tail.lambda_format import AppLog, End, Report, Start, parse_message
+from commands.tail.lambda_format import AppLog, End, Report, Start, parse_message, unfold
 
 
 class Status(StrEnum):
@@ -24,6 +24,11 @@ class Status(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"
     UNFINISHED = "unfinished"  # its REPORT has not arrived (yet)
     UNREPORTED = "unreported"  # a filtered read: the filter left its REPORT out
+
+
+# Timestamps are the sender's word (a subscription payload can say year 33,000, which datetime
+# refuses): shown clamped to 1970..2999, they neither crash a reader nor overflow a time zone.
+_LAST_MS = 32_503_680_000_000 - 1
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,14 @@ def group_invocations(events: Iterable[LogEvent], filtered: bool = False) -> Gro
         elif isinstance(record, End):
             invocation(record.request_id, event.timestamp_ms)
             close(record.request_id, event.stream)
-        elif isinstance(record, Report):
+        elif isinstance(record, Report) and _first_report(current.get(record.request_id)):
             invocation(record.request_id, event.timestamp_ms).report = record
             close(record.request_id, event.stream)
         else:
+            if isinstance(record, Report):
+                # Lambda writes one REPORT per invocation; a second is a function printing one
+                # (a forged "ok, 1 ms" over a timeout): its own output, shown as text.
+                record = AppLog(unfold(event.message))
             target = _owner(record, event, current, open_in_stream)
             lines = [LogLine(record.level, text, record.is_error) for text in record.lines]
             if target is None:
@@ -122,6 +131,10 @@ def group_invocations(events: Iterable[LogEvent], filtered: bool = False) -> Gro
     done += current.values()
     invocations = sorted((_finish(o, filtered) for o in done), key=lambda i: i.start)
     return Grouped(invocations, Orphans(orphans))
+
+
+def _first_report(found: _Open | None) -> bool:
+    return found is None or found.report is None
 
 
 def _owner(
@@ -137,7 +150,7 @@ def _finish(o: _Open, filtered: bool) -> Invocation:
     report = o.report
     return Invocation(
         request_id=o.request_id,
-        start=datetime.fromtimestamp(o.start_ms / 1000, tz=UTC),
+        start=datetime.fromtimestamp(min(max(o.start_ms, 0), _LAST_MS) / 1000, tz=UTC),
         duration_ms=report.duration_ms if report else None,
         billed_ms=report.billed_ms if report else None,
         memory_used_mb=report.memory_used_mb if report else None,

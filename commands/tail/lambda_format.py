@@ -6,19 +6,27 @@ application lines (`<time>\t<request id>\t<LEVEL>\t<message>` from Node and most
 `platform.*` records and application objects with `level`, `message` and `requestId`.
 
 Messages are parsed one at a time and never raise: what matches nothing is `AppLog` text without
-a request id, which grouping attributes by log stream or keeps as an orphan.
+a request id, which grouping attributes by log stream or keeps as an orphan. A message is anything
+a function prints (up to 256 KB), so parsing is linear in it: every pattern is anchored, or has no
+two quantifiers that can share characters, and REPORT fields are split, not searched.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 ERROR_LEVELS = frozenset({"ERROR", "FATAL", "CRITICAL"})
 _LEVELS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL"
-_ID = r"[0-9A-Za-z][0-9A-Za-z-]{7,}"
+# Lambda's request ids are 36 characters; bounded, a pattern that fails on an id-like run of 256 KB
+# gives up after 64 characters instead of backtracking through all of them.
+_ID = r"[0-9A-Za-z][0-9A-Za-z-]{7,63}(?![0-9A-Za-z-])"
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
 
 _START = re.compile(rf"^START RequestId: (?P<id>{_ID})(?: Version: (?P<version>\S+))?")
@@ -30,10 +38,24 @@ _PYTHON_STYLE = re.compile(rf"^\[(?P<level>{_LEVELS})\]\t{_TIME}\t(?P<id>{_ID})\
 # Python's runtime logs an unhandled exception without time or id: `[ERROR] Type: message…`.
 _PYTHON_BARE = re.compile(rf"^\[(?P<level>{_LEVELS})\]\s(?P<text>.*)$", re.S)
 _REQUEST_ERROR = re.compile(rf"^RequestId: (?P<id>{_ID}) Error: (?P<text>.*)$", re.S)
-_FIELD = re.compile(r"(?P<key>[A-Za-z][A-Za-z ]*?):\s*(?P<value>[^\t]*?)\s*(?:\t|$)")
+_FIELD_KEY = re.compile(r"[A-Za-z][A-Za-z ]*")
+_MAX_REPORT_FIELDS = 32
 # A literal `\n` is unfolded only where a stack trace is evident, so a message that merely
 # contains a backslash and an n (a Windows path) is left alone.
 _TRACE_HINT = re.compile(r"Traceback \(most recent call last\)|\\n\s+at |\\n\s+File \"")
+_NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)")
+
+# json recurses once per level of nesting, so how deep a line may nest before RecursionError
+# depends on the caller's stack; and pretty-printed JSON grows with depth squared. Nothing a
+# function logs on purpose nests deeper than this: such a line is shown as the text it is.
+MAX_JSON_DEPTH = 32
+# Past this a JSON line's structured parts are shown as the line itself: encoding them again costs
+# more than parsing did (pretty-printing is pure Python), and no one reads 16 KB of indented JSON.
+MAX_PRETTY_CHARS = 16_384
+_JSON_ESCAPE = re.compile(r"\\.", re.S)
+_JSON_STRING = re.compile(r'"[^"]*"')  # linear: no escaped quote is left inside one
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,17 @@ Record = Start | End | Report | AppLog
 
 
 def parse_message(message: str) -> Record:
-    """The record one CloudWatch Logs message holds."""
+    """The record one CloudWatch Logs message holds; never raises."""
+    try:
+        return _parse(message)
+    except Exception as exc:
+        # A line nothing here can read must not stop its reader (a poller's cursor, a batch):
+        # shown as text, it still reaches the channel.
+        log.warning("a log message could not be parsed (%s); shown as text", type(exc).__name__)
+        return AppLog(tuple(message.splitlines()) or ("",))
+
+
+def _parse(message: str) -> Record:
     text = message.rstrip("\r\n")
     if text.startswith("{"):
         record = _parse_json(text)
@@ -123,7 +155,14 @@ def _parse_text(text: str) -> Record:
 
 
 def _report_from_text(request_id: str, text: str) -> Report:
-    fields = {m["key"].strip(): m["value"] for m in _FIELD.finditer(text.split("\t", 1)[1] if "\t" in text else "")}
+    fields: dict[str, str] = {}
+    # `REPORT RequestId: …\tDuration: 1.2 ms\tBilled Duration: 2 ms\t…`: one `key: value` per tab.
+    # A REPORT has about ten fields; the rest of a longer line stays in the last part, unread.
+    for part in text.split("\t", _MAX_REPORT_FIELDS)[1:]:
+        key, colon, value = part.partition(":")
+        key = key.strip()
+        if colon and _FIELD_KEY.fullmatch(key):
+            fields.setdefault(key, value.strip())
     status = fields.get("Status")
     return Report(
         request_id=request_id,
@@ -141,10 +180,7 @@ def _unfold_body(body: str) -> tuple[str, ...]:
     """Node's `Invoke Error \t{json}` carries the error as JSON: show type, message and stack."""
     head, sep, tail = body.partition("\t")
     if sep and tail.lstrip().startswith("{"):
-        try:
-            obj = json.loads(tail)
-        except ValueError:
-            obj = None
+        obj = _json(tail)
         if isinstance(obj, dict) and ("errorType" in obj or "errorMessage" in obj):
             return (head.strip(), *_error_lines(obj))
     return unfold(body)
@@ -155,18 +191,48 @@ def _error_lines(obj: dict[str, Any]) -> tuple[str, ...]:
     stack = obj.get("stackTrace", obj.get("stack"))
     if isinstance(stack, str):
         stack = [stack]
-    for frame in stack if isinstance(stack, list) else ():
-        for line in unfold(str(frame)):
-            if line and line != lines[0]:
-                lines.append(line)
+    if isinstance(stack, list):
+        # Unfolded as one text, not frame by frame: a stack can hold 60,000 frames in 256 KB.
+        frames = unfold("\n".join(map(str, stack)))
+        lines += [line for line in frames if line and line != lines[0]]
     return tuple(lines)
 
 
-def _parse_json(text: str) -> Record | None:
+def _json(text: str) -> Any:
+    """The JSON value `text` holds, or None when it is not JSON or nests too deep to be read safely."""
+    if not _nests_within(text, MAX_JSON_DEPTH):
+        return None
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except ValueError:
         return None
+
+
+def _nests_within(text: str, limit: int) -> bool:
+    """Brackets outside strings nest at most `limit` deep; linear, at C speed for 256 KB."""
+    if text.count("[") + text.count("{") <= limit:
+        return True
+    bare = _JSON_STRING.sub("", _JSON_ESCAPE.sub("", text)).encode()
+    brackets = bare.translate(_SQUARE, delete=_NOT_BRACKETS)
+    # Each round takes away the innermost pairs, so a balanced text is gone after `depth` rounds;
+    # what no round can pair (unclosed or stray brackets) may nest as deep as it is long.
+    too_deep = b"[" * (limit + 1)
+    for rounds in range(limit + 1):
+        if too_deep in brackets:  # the usual attack, found in one search rather than `limit` rounds
+            return False
+        paired = brackets.replace(b"[]", b"")
+        if len(paired) == len(brackets):
+            return rounds + len(brackets) <= limit
+        brackets = paired
+    return False
+
+
+def _pretty(value: Any) -> list[str]:
+    return json.dumps(value, indent=2, sort_keys=True).splitlines()
+
+
+def _parse_json(text: str) -> Record | None:
+    obj = _json(text)
     if not isinstance(obj, dict):
         return None
     kind = obj.get("type")
@@ -174,7 +240,7 @@ def _parse_json(text: str) -> Record | None:
     if isinstance(kind, str) and kind.startswith("platform.") and isinstance(record, dict):
         return _platform(kind, record, text)
     if "level" in obj or "requestId" in obj or "message" in obj:
-        return _json_app_log(obj)
+        return _json_app_log(obj, text)
     return None
 
 
@@ -182,7 +248,7 @@ def _platform(kind: str, record: dict[str, Any], text: str) -> Record:
     request_id = record.get("requestId")
     if not isinstance(request_id, str) or not request_id:
         # platform.initStart, initReport, extension, telemetrySubscription: no invocation.
-        return AppLog((_pretty_platform(kind, record),))
+        return AppLog((_pretty_platform(kind, record, text),))
     if kind == "platform.start":
         version = record.get("version")
         return Start(request_id, str(version) if version is not None else None)
@@ -205,17 +271,19 @@ def _platform(kind: str, record: dict[str, Any], text: str) -> Record:
     if kind == "platform.runtimeDone":
         # Its status repeats in platform.report, which also has the billing; nothing to show.
         return End(request_id)
-    return AppLog((_pretty_platform(kind, record),), request_id)
+    return AppLog((_pretty_platform(kind, record, text),), request_id)
 
 
-def _pretty_platform(kind: str, record: dict[str, Any]) -> str:
+def _pretty_platform(kind: str, record: dict[str, Any], text: str) -> str:
+    if len(text) > MAX_PRETTY_CHARS:
+        return text
     return f"{kind} " + json.dumps(record, sort_keys=True, separators=(", ", ": "))
 
 
 _APP_KEYS = ("timestamp", "level", "message", "requestId", "logger", "errorType", "errorMessage", "stackTrace")
 
 
-def _json_app_log(obj: dict[str, Any]) -> AppLog:
+def _json_app_log(obj: dict[str, Any], text: str) -> AppLog:
     level = obj.get("level")
     level = str(level).upper() if level else None
     request_id = obj.get("requestId")
@@ -228,21 +296,26 @@ def _json_app_log(obj: dict[str, Any]) -> AppLog:
         failure = "error"
     elif isinstance(message, str):
         lines += unfold(message)
-    elif message is not None:
-        lines += json.dumps(message, indent=2, sort_keys=True).splitlines()
+    long = len(text) > MAX_PRETTY_CHARS
+    structured = message is not None and not isinstance(message, str) and not failure
+    if structured and not long:
+        lines += _pretty(message)
     if "errorType" in obj or "stackTrace" in obj:
         lines += _error_lines(obj)
     extra = {k: v for k, v in obj.items() if k not in _APP_KEYS}
-    if extra:
-        lines += json.dumps(extra, indent=2, sort_keys=True).splitlines()
+    if extra and not long:
+        lines += _pretty(extra)
+    if long and (structured or extra):
+        lines.append(text)
     return AppLog(tuple(lines) or ("",), str(request_id) if request_id else None, level, failure)
 
 
 def _number(value: object) -> float | None:
     if value is None:
         return None
-    match = re.match(r"\s*(-?\d+(?:\.\d+)?)", str(value))
-    return float(match[1]) if match else None
+    match = _NUMBER.match(str(value))
+    number = float(match[1]) if match else math.nan
+    return number if math.isfinite(number) else None  # 400 digits make inf, which round() refuses
 
 
 def _int(value: object) -> int | None:

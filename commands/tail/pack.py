@@ -81,29 +81,34 @@ def chunk_lines(lines: Sequence[str], *, budget: int = SECTION_BUDGET) -> list[C
         chunks.append(Chunk(tuple(body), reopens, inside))
         body, size, reopens = [], 0, inside
 
-    pending = list(reversed(lines))
+    # A line still to place, from an offset: cutting a 1 MB line into pieces then copies and counts
+    # each piece once, not the rest of the line again at every cut.
+    pending = [(line, 0) for line in reversed(lines)]
     while pending:
-        line = pending.pop()
-        after = inside ^ _toggles(line)
-        grown = size + (1 if body else 0) + len(line)
-        if grown + _overhead(reopens, after) <= budget:
-            body.append(line)
-            size, inside = grown, after
-            continue
+        line, start = pending.pop()
+        grown = size + (1 if body else 0) + len(line) - start
+        if grown <= budget:
+            rest = line[start:] if start else line
+            after = inside ^ _toggles(rest)
+            if grown + _overhead(reopens, after) <= budget:
+                body.append(rest)
+                size, inside = grown, after
+                continue
         if body:
             flush()
-            pending.append(line)
+            pending.append((line, start))
             continue
         # Alone it does not fit: cut it, and shorter again if the piece ends inside a fence
-        # that must then be closed.
-        cut = _safe_cut(line, budget - _overhead(reopens, False) - len(CONTINUED))
-        if inside ^ _toggles(line[:cut]):
-            cut = _safe_cut(line, budget - _overhead(reopens, True) - len(CONTINUED))
-        piece = line[:cut]
+        # that must then be closed. No cut reaches past `budget`, so only that much is looked at.
+        window = line[start : start + budget]
+        cut = _safe_cut(window, budget - _overhead(reopens, False) - len(CONTINUED))
+        if inside ^ _toggles(window[:cut]):
+            cut = _safe_cut(window, budget - _overhead(reopens, True) - len(CONTINUED))
+        piece = window[:cut]
         body.append(piece + CONTINUED)
         inside ^= _toggles(piece)
         flush()
-        pending.append(line[cut:])
+        pending.append((line, start + cut))
     if body:
         flush()
     return chunks

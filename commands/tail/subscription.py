@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from commands.tail.events import LogEvent
+from commands.tail.events import LogEvent, unicode_text
 
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 DATA_MESSAGE = "DATA_MESSAGE"
@@ -63,6 +63,8 @@ def decode_subscription(event: object) -> SubscriptionBatch:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise MalformedPayload("awslogs.data is not JSON") from None
+    except RecursionError:  # json recurses once per level: `[[[…` 16 MB deep
+        raise MalformedPayload("awslogs.data nests too deep to be a subscription payload") from None
     return _batch(body)
 
 
@@ -120,7 +122,7 @@ def _event(raw: object, stream: str) -> LogEvent:
         raise MalformedPayload("a log event has no id")
     if not isinstance(message, str):
         raise MalformedPayload("a log event has no message")
-    return LogEvent(timestamp_ms=timestamp, ingestion_ms=None, stream=stream, event_id=event_id, message=message)
+    return LogEvent(timestamp, None, stream, event_id, unicode_text(message))
 
 
 def _text(body: Mapping[str, Any], key: str) -> str:

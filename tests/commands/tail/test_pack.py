@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from hypothesis import example, given, settings
@@ -115,3 +116,20 @@ def test_properties_the_first_message_and_the_overflow_hold_everything(
     assert len(packed.chunks) <= max_chunks
     assert bool(lines) == bool(packed.chunks)  # the first message is never empty when there is text
     assert len(packed.chunks) == 1 or sum(len(c.text) for c in packed.chunks) <= message_budget
+
+
+def test_cutting_a_long_line_grows_linearly() -> None:
+    """A 256 KB log line of `&` is 1.3 MB escaped. 4x the line: linear is ~4x the time, cutting
+    by copying the rest of the line at every cut ~16x. CPU time, least of 3, against the machine's load."""
+
+    def least(line: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.thread_time()
+            chunk_lines([line])
+            times.append(time.thread_time() - started)
+        return min(times)
+
+    ratio = least("x" * 1_280_000) / max(least("x" * 320_000), 1e-5)
+
+    assert ratio < 8, f"4x the line took {ratio:.1f}x as long"
