@@ -89,7 +89,7 @@ def test_a_malformed_url_is_refused_as_a_fetch_error(url: str, why: str) -> None
 @pytest.mark.parametrize("to", ["http://[::1", "/caf\u00e9", "/a\u00a0b"])
 def test_a_malformed_redirect_is_a_fetch_error(simulator: tuple[str, ScoreboardGame], to: str) -> None:
     base, game = simulator
-    with pytest.raises(UrlRefused, match="malformed|non-ASCII"):
+    with pytest.raises(UrlRefused, match=r"malformed|non-ASCII"):
         _get(f"{base}/redirect?to={quote(to)}")
     assert game.requests == ["/redirect"]
 
