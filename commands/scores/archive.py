@@ -8,7 +8,7 @@ from datetime import UTC, datetime, tzinfo
 from bot.command import CommandContext, CommandError
 from bot.remote.archive import archive_files
 from bot.reply import Reply
-from bot.slack.blocks import section
+from bot.slack.blocks import Cell, section
 from commands.scores.board import board_rows, caption, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
 from commands.scores.options import ScoresOptions
@@ -18,11 +18,17 @@ from commands.scores.ranking import Snapshot
 def summary_markdown(snapshot: Snapshot, tz: tzinfo, options: ScoresOptions) -> str:
     """The final ranking as a Markdown table (every team), with the snapshot's caption."""
     rows = board_rows(snapshot, options.period_seconds, None)
-    cells = [[str(cell).replace("|", "\\|") for cell in row] for row in rows]
+    cells = [[_markdown_cell(cell) for cell in row] for row in rows]
     lines = [f"# {snapshot.game}: the final ranking", "", caption(snapshot, tz, options.period_seconds), ""]
     lines += ["| " + " | ".join(cells[0]) + " |", "|---:|---|---:|---:|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_cell(cell: str | Cell) -> str:
+    """A table cell's text, with a pipe or a line break (a team name is the scoreboard's) kept inside it."""
+    text = cell.text if isinstance(cell, Cell) else cell
+    return " ".join(text.replace("|", "\\|").split())
 
 
 def archive_game(snapshot: Snapshot, ctx: CommandContext, options: ScoresOptions) -> Reply:
