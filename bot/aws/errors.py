@@ -64,8 +64,8 @@ def refuse_html_pages(client: Any) -> None:
     the parser cannot read does: a well-formed page parses as XML into an answer with nothing in it."""
 
     def check(http_response: Any = None, model: Any = None, **_kwargs: Any) -> None:
-        if model is None or http_response is None or http_response.status_code >= 300:
-            return
+        if model is None or getattr(http_response, "raw", None) is None or http_response.status_code >= 300:
+            return  # no answer, or a Stubber's, which has no body
         output = model.output_shape
         if model.has_streaming_output or (output is not None and output.serialization.get("payload")):
             return  # the body is the caller's data (an S3 object, a function's answer), whatever it holds
