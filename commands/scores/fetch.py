@@ -136,10 +136,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        context: ssl.SSLContext = self._context  # type: ignore[attr-defined]
-        # The handshake runs after self.sock is set, so the watchdog can cut a dribbled handshake too.
-        self.sock = context.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
-        self.sock.do_handshake()
+        # CPython bounds the whole handshake by the socket's timeout (the time left), not each read.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 class _Watchdog:
