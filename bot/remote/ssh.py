@@ -161,10 +161,12 @@ def _stopped_on_the_host_after(command: str, timeout: float) -> str:
     limit is a second longer than the bot's, so the bot's own "timed out" comes first."""
     seconds = math.ceil(timeout) + 1
     quoted = shlex.quote(command)
-    # GNU/busybox `timeout` signals the command's whole process group, so its children stop too.
+    # GNU/busybox `timeout` signals the command's whole process group, so its children stop too. The
+    # command still runs in the login shell (bash on most hosts), as it did without the wrapper.
+    shell = '"${SHELL:-/bin/sh}"'
     return (
-        f"if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {seconds} sh -c {quoted}; "
-        f"else exec sh -c {quoted}; fi"
+        f"if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {seconds} {shell} -c {quoted}; "
+        f"else exec {shell} -c {quoted}; fi"
     )
 
 

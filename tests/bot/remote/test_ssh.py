@@ -31,6 +31,18 @@ def test_a_command_runs_and_its_output_and_exit_status_arrive(sshd: LocalSshd, c
     assert result.output.split() == [b"out", b"err"]
 
 
+def test_a_command_runs_in_the_login_shell_as_before_the_timeout_wrapper(
+    sshd: LocalSshd, client_key: MemoryKey
+) -> None:
+    key, known = load_private_key(client_key.private_text), parse_known_hosts(sshd.known_hosts)
+    with ssh_session(target_of(sshd), key, known) as client:
+        login_shell = run_command(client, "echo $SHELL", timeout=10).output.decode().strip()
+        result = run_command(client, "[[ a == a ]] && echo bash-ism ok", timeout=10)  # dash has no [[
+    if not login_shell.endswith("bash"):
+        pytest.skip(f"the login shell here is {login_shell}, not bash")
+    assert (result.exit_status, result.output) == (0, b"bash-ism ok\n")
+
+
 def test_a_command_that_outlives_its_timeout_is_reported_as_such(sshd: LocalSshd, client_key: MemoryKey) -> None:
     key, known = load_private_key(client_key.private_text), parse_known_hosts(sshd.known_hosts)
     with ssh_session(target_of(sshd), key, known) as client:
