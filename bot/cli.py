@@ -220,7 +220,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.command import SHUTDOWN
     from bot.jobs import start_background_jobs
     from bot.runtime import Runtime
-    from bot.slack.app import build_app
+    from bot.slack.app import SlackUnreachable, build_app, check_token
     from bot.slack.delivery import SlackDelivery
     from commands import COMMANDS
 
@@ -232,12 +232,15 @@ def _serve(args: argparse.Namespace) -> int:
     runtime = Runtime.from_settings(settings)
     delivery = SlackDelivery.configured(settings, runtime.store)
     try:
-        app = build_app(runtime, COMMANDS, delivery, socket_mode=socket_mode)  # checks the token with auth.test
+        check_token(delivery.client)  # auth.test, tried again while Slack answers 5xx or 429
     except BoltError as exc:
         raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused it ({exc})") from None
-    except OSError as exc:  # URLError included: Slack is unreachable
-        reason = getattr(exc, "reason", exc)
-        raise SettingsError(f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url} ({reason})") from None
+    except SlackUnreachable as exc:
+        raise SettingsError(
+            f"Slack is unreachable at {settings.slack_api_url} ({exc}); check SLACK_API_URL and the network"
+        ) from None
+    # The token was checked just now: Bolt's own unretried auth.test could still call it invalid.
+    app = build_app(runtime, COMMANDS, delivery, verify_token=False, socket_mode=socket_mode)
     signal.signal(signal.SIGTERM, _interrupt)  # a stop from systemd, Docker or a platform is Ctrl-C
     delivery.start()  # replies an earlier run queued and could not deliver go out now
     start_background_jobs(COMMANDS, runtime, delivery)

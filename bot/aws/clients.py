@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from bot.aws.errors import name_service_on_errors
+from bot.aws.errors import name_service_on_errors, refuse_html_pages
 
 # The pool must hold as many connections as threads may call at once (OPSBOT_WORKER_THREADS plus
 # HTTP routes); botocore's default of 10 would open and drop a TLS connection per extra call.
@@ -69,6 +69,7 @@ class AwsClients:
                     client = self._session.client(service, region_name=key[1], config=config)
                 self._clients[key] = client
                 name_service_on_errors(client)
+                refuse_html_pages(client)
             return client
 
     def regions(self, service: str) -> list[str]:

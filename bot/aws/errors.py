@@ -56,6 +56,27 @@ def name_service_on_errors(client: Any) -> None:
     )
 
 
+_HTML_START = re.compile(rb"\s*<(!doctype\s+html|html)[\s>]", re.IGNORECASE)
+
+
+def refuse_html_pages(client: Any) -> None:
+    """A 2xx HTML page (a captive portal, a proxy's login page) raises ResponseParserError, as one
+    the parser cannot read does: a well-formed page parses as XML into an answer with nothing in it."""
+
+    def check(http_response: Any = None, model: Any = None, **_kwargs: Any) -> None:
+        if model is None or getattr(http_response, "raw", None) is None or http_response.status_code >= 300:
+            return  # no answer, or a Stubber's, which has no body
+        output = model.output_shape
+        if model.has_streaming_output or (output is not None and output.serialization.get("payload")):
+            return  # the body is the caller's data (an S3 object, a function's answer), whatever it holds
+        # The body, not the Content-Type: moto (and some AWS answers without a body) say text/html.
+        if _HTML_START.match(http_response.content[:1024]):
+            raise ResponseParserError("an HTML page where an AWS response was expected")
+
+    service_id = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"after-call.{service_id}", check, unique_id=f"opsbot-html-{id(client)}")
+
+
 def iam_action(exc: ClientError) -> str:
     """The IAM action behind a failed call, e.g. 'ec2:DescribeInstances'."""
     message = str(exc.response.get("Error", {}).get("Message", ""))

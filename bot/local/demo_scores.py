@@ -25,14 +25,14 @@ EVERY = 10
 
 def scores_scene(bot: DemoBot) -> None:
     from bot.local.demo import ADMIN, Entry
-    from commands.scores.poller import JOB
+    from commands.scores.poller import JOB, run_tick
 
     job = bot.runtime.context(f"job:{JOB.name}", "", post=bot.delivery.post)
 
     def ticks(count: int) -> None:
         for _ in range(count):
             bot.clock.skip(EVERY)
-            JOB.run(job)
+            run_tick(job)  # the job's tick, waiting for its polls: the demo's clock moves only after them
 
     with scoreboard_server(ScoreboardGame()) as (base, _game):
         bot.narrate(

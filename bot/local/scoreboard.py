@@ -5,7 +5,9 @@ overtaken before step 12, and a load spike (steps 20 to 24) knocks every profit 
 Each GET of `/prod/scores` answers the next step (or `step` pins one). Other paths answer the ways real
 endpoints misbehave: `/wrapped` (an object around a list, numbers as strings, keys in other cases),
 `/not-json`, `/status/<code>`, `/big` and `/big-unsized` (bodies over any cap), `/slow` (answers after `slow_seconds`),
-`/loop` (redirects to itself) and `/redirect?to=<url>` (a 302 there).
+`/loop` (redirects to itself), `/redirect?to=<url>` (a 302 there) and `/dribble/<part>` (a byte every
+`dribble_seconds` in the `status` line, the `headers`, the `chunked` sizes or the `body`, until the reader
+hangs up or the server stops).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class ScoreboardGame:
     teams: tuple[str, ...] = TEAMS
     step: int = 0
     slow_seconds: float = 5.0
+    dribble_seconds: float = 1.0
+    dribble_bytes: int = 10_000  # far more than any deadline lets through
+    dribbled: int = 0  # bytes sent a byte at a time, over all dribbling answers
+    stopped: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -75,6 +81,35 @@ def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _dribble(self, part: str, body: bytes) -> None:
+            """The answer with one part sent a byte at a time: no single read waits long for its byte."""
+            filler = game.dribble_bytes
+            ok, length = b"HTTP/1.1 200 OK\r\n", b"Content-Length: %d\r\n\r\n" % len(body)
+            answers = {  # (sent at once, sent a byte at a time, sent at once)
+                "status": (b"HTTP/1.1 200 OK", b" " * filler + b"\r\n", length + body),
+                "headers": (ok, b"X-Slow: " + b"x" * filler + b"\r\n", length + body),
+                "chunked": (
+                    ok + b"Transfer-Encoding: chunked\r\n\r\n",
+                    b"0" * filler,
+                    b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n",
+                ),
+                "body": (ok + b"Content-Length: %d\r\n\r\n" % (len(body) + filler) + body, b" " * filler, b""),
+            }
+            if part not in answers:
+                self._send(404, b'{"message": "not found"}')
+                return
+            head, slow, tail = answers[part]
+            self.close_connection = True
+            self.wfile.write(head)
+            for byte in slow:
+                self.wfile.flush()
+                if game.stopped.wait(game.dribble_seconds):
+                    return
+                self.wfile.write(bytes([byte]))
+                with game.lock:
+                    game.dribbled += 1
+            self.wfile.write(tail)
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
@@ -98,6 +133,8 @@ def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
             elif parts.path == "/slow":
                 time.sleep(game.slow_seconds)
                 self._send(200, json.dumps(game.next_rows(pinned)).encode())
+            elif parts.path.startswith("/dribble/"):
+                self._dribble(parts.path.removeprefix("/dribble/"), json.dumps(game.next_rows(pinned)).encode())
             elif parts.path == "/loop":
                 self._send(302, b"", {"Location": "/loop"})
             elif parts.path == "/redirect":
@@ -124,5 +161,6 @@ def scoreboard_server(game: ScoreboardGame | None = None) -> Iterator[tuple[str,
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", game
     finally:
+        game.stopped.set()
         server.shutdown()
         server.server_close()

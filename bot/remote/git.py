@@ -2,13 +2,15 @@
 
 The branch's head is fetched shallow (depth 1, or whole where the server refuses shallow) into a
 `MemoryRepo`; the files are written into its tree, committed with the bot's identity and pushed. The push
-names the head it was built on: if someone else pushed in between, the commit is rebuilt on the new head
-and pushed once more, then the failure is reported. dulwich's own paramiko vendor is gone (dulwich >= 1.2),
+names the head it was built on: if someone else pushed in between (or held git's ref lock at that moment),
+the commit is rebuilt on the new head and pushed again, a few times with a random pause, then the failure is
+reported. dulwich's own paramiko vendor is gone (dulwich >= 1.2),
 so `KeySshVendor` is a small one on bot.remote.ssh: the same in-memory key, the same strict host keys.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -29,10 +31,13 @@ from bot.remote.ssh import ssh_session
 
 ZERO_SHA = b"0" * 40
 FILE_MODE = 0o100644
+PUSH_ATTEMPTS = 5  # concurrent archives to one branch: each loser rebuilds on the winner's head
+# What receive-pack says when the ref moved or was locked by another push after it was advertised.
+_RACE_STATUSES = ("lock", "stale", "fetch first", "failed to update ref", "non-fast-forward")
 
 
 class BranchMoved(Exception):
-    """The branch is no longer where the commit was built on."""
+    """The branch is no longer where the commit was built on (the server's status, if it said so)."""
 
 
 @dataclass(frozen=True)
@@ -174,8 +179,8 @@ def _push(client: SSHGitClient, path: str, repo: MemoryRepo, ref: bytes, expecte
     status = (result.ref_status or {}).get(ref)
     if not status:
         return
-    if any(word in status for word in ("lock", "stale", "fetch first")):
-        raise BranchMoved()  # the ref changed after it was advertised
+    if any(word in status for word in _RACE_STATUSES):
+        raise BranchMoved(status[:200])  # the ref changed, or another push held it, after it was advertised
     raise CommandError(f"The repository refused the push to {ref.decode()}: {status[:200]}.")
 
 
@@ -192,7 +197,7 @@ def commit_files(
     """Write `files` (path in the repository -> content) on `branch` in one commit and push it.
 
     The branch is created from the remote's HEAD when it does not exist yet (or as a root commit in an empty
-    repository). A push that finds the branch moved is rebuilt on the new head and retried once.
+    repository). A push that finds the branch moved is rebuilt on the new head and retried, PUSH_ATTEMPTS in all.
     """
     for name in files:
         check_path(name)
@@ -202,20 +207,22 @@ def commit_files(
     client = SSHGitClient(
         endpoint.host, port=endpoint.port, username=endpoint.user, vendor=KeySshVendor(key, host_keys, timeout=timeout)
     )
-    for attempt in (1, 2):
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
         repo = MemoryRepo()
         try:
             head, base = _fetch(client, path, repo, ref)
             commit = _commit(repo, base, files, message, target)
             _push(client, path, repo, ref, head, commit)
-        except BranchMoved:
-            if attempt == 2:
+        except BranchMoved as exc:
+            if attempt == PUSH_ATTEMPTS:
+                said = f" (the repository said: {exc})" if str(exc) else ""
                 raise CommandError(
-                    f"Branch {name} of {target.repository} moved again while the bot committed; nothing was pushed. "
-                    "Try again."
+                    f"Branch {name} of {target.repository} moved again while the bot committed{said}; "
+                    "nothing was pushed. Try again."
                 ) from None
+            time.sleep(random.uniform(0.05, 0.25) * attempt)  # apart, so racing archives do not meet again
             continue
         except (GitProtocolError, HangupException) as exc:
             raise CommandError(f"git over SSH to {endpoint.host} failed: {str(exc)[:200]}") from None
-        return ArchiveCommit(commit.decode(), name, target.repository, retried=attempt == 2)
+        return ArchiveCommit(commit.decode(), name, target.repository, retried=attempt > 1)
     raise AssertionError("unreachable")

@@ -8,6 +8,8 @@ instance's SSH session, so both host keys are checked and the key never leaves t
 
 from __future__ import annotations
 
+import math
+import shlex
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -127,7 +129,7 @@ def run_command(client: paramiko.SSHClient, command: str, timeout: float) -> Com
     started = time.monotonic()
     channel = transport.open_session(timeout=timeout)
     channel.set_combine_stderr(True)
-    channel.exec_command(command)
+    channel.exec_command(_stopped_on_the_host_after(command, timeout))
     channel.settimeout(0.2)
     output = bytearray()
     truncated = False
@@ -150,6 +152,22 @@ def run_command(client: paramiko.SSHClient, command: str, timeout: float) -> Com
         return CommandResult(channel.recv_exit_status(), bytes(output), time.monotonic() - started, truncated)
     finally:
         channel.close()
+
+
+def _stopped_on_the_host_after(command: str, timeout: float) -> str:
+    """`command` under the host's own `timeout`: closing the channel does not stop a command that
+    prints nothing (it would run on, its parent now pid 1). No PTY instead (whose hang-up would stop
+    it): with one, programs page (`systemctl status`), colour and end lines with CR LF. The host's
+    limit is a second longer than the bot's, so the bot's own "timed out" comes first."""
+    seconds = math.ceil(timeout) + 1
+    quoted = shlex.quote(command)
+    # GNU/busybox `timeout` signals the command's whole process group, so its children stop too. The
+    # command still runs in the login shell (bash on most hosts), as it did without the wrapper.
+    shell = '"${SHELL:-/bin/sh}"'
+    return (
+        f"if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {seconds} {shell} -c {quoted}; "
+        f"else exec {shell} -c {quoted}; fi"
+    )
 
 
 def _reason(exc: BaseException) -> str:

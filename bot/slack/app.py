@@ -19,7 +19,10 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, Respond
+from slack_bolt.error import BoltError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.command import CommandContext, SlashCommand, run_button, run_command
 from bot.reply import Reply
@@ -229,6 +232,36 @@ def register(
             app.action(action_id)(ack=ack_at_once, lazy=[button])
     app.event(EVENTS[0])(ack=ack_at_once, lazy=[_home_worker(commands, runtime, delivery)])
     app.event(EVENTS[1])(ack=ack_at_once, lazy=[_mention_worker(commands, runtime, delivery, wait_for_delivery)])
+
+
+# Waits between tries of auth.test while Slack answers 5xx or 429 or cannot be reached; then the
+# start fails (a supervisor restarts the bot), saying Slack is unreachable, not that the token is bad.
+AUTH_TEST_WAITS = (0.5, 1.0, 2.0)
+MAX_RETRY_AFTER = 10.0
+
+
+class SlackUnreachable(RuntimeError):
+    """Slack did not answer auth.test with a verdict on the token (5xx, 429, no connection)."""
+
+
+def check_token(client: WebClient, waits: Sequence[float] = AUTH_TEST_WAITS) -> None:
+    """auth.test, tried again while Slack cannot say: BoltError if Slack refuses the token,
+    SlackUnreachable if it never answered."""
+    for wait in (*waits, None):
+        try:
+            client.auth_test()
+            return
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status != 429 and status < 500:
+                raise BoltError(f"`token` is invalid (auth.test: {exc.response.get('error')})") from None
+            reason, retry_after = f"HTTP {status}", exc.response.headers.get("Retry-After", "")
+        except OSError as exc:  # URLError included
+            reason, retry_after = str(getattr(exc, "reason", exc)), ""
+        if wait is None:
+            raise SlackUnreachable(reason)
+        asked = float(retry_after) if retry_after.isdigit() else 0.0
+        time.sleep(min(max(wait, asked), MAX_RETRY_AFTER))
 
 
 def build_app(

@@ -5,14 +5,20 @@ address checked: a private, loopback, link-local or otherwise non-global address
 the settings allow that host. The connection then goes to the address that was checked (no second
 lookup for a rebinding DNS to answer differently). Redirects are followed only to the same host, at
 most three. A timeout, a non-2xx answer and a body over the cap each raise `FetchError`.
+
+One deadline bounds the whole fetch, whatever the peer does: a watchdog shuts the socket down when it
+passes, so a peer dribbling its status line, headers or chunk sizes a byte at a time (each byte
+within any per-read timeout) cannot hold a poll past it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,10 +53,30 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address a translator or tunnel forwards to.
+_V4_IN_LAST_32_BITS = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "64:ff9b::/96",  # NAT64, the well-known prefix (RFC 6052)
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 2765)
+        "::/96",  # IPv4-compatible (deprecated, still routed by some stacks)
+    )
+)
+# NAT64 local use (RFC 8215): IANA marks it not globally reachable, and where its IPv4 address sits
+# depends on the operator's prefix length, so it is never public (Python 3.11 calls it global).
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        if ip.sixtofour is not None:  # 6to4, 2002::/16: the IPv4 address is in bits 16 to 48
+            return is_public(str(ip.sixtofour))
+        if any(ip in net for net in _V4_IN_LAST_32_BITS):
+            return is_public(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
     return ip.is_global and not ip.is_multicast
 
 
@@ -64,8 +90,13 @@ class Target:
 
 
 def check_url(url: str, rules: UrlRules, resolver: Resolver = resolve) -> Target:
-    parts = urlsplit(url)
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    except ValueError:  # e.g. "https://[::1/": an unclosed IPv6 bracket
+        raise UrlRefused("the URL is malformed") from None
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        raise UrlRefused("the URL has spaces, control or non-ASCII characters; percent-encode them")
     if not host:
         raise UrlRefused("the URL has no host")
     if parts.username or parts.password:
@@ -105,7 +136,33 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        # CPython bounds the whole handshake by the socket's timeout (the time left), not each read.
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+class _Watchdog:
+    """Shuts the connection's socket down at the deadline: every read in progress or to come then fails.
+
+    A socket timeout alone restarts at each read, and http.client reads the status line, each header
+    and each chunk size separately; only a cut from outside ends them all at one time."""
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
+        self.fired = threading.Event()
+        self._conn = conn
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        self.fired.set()
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # closed already
+                # The plain socket's shutdown, also under TLS: no close_notify sent to a peer that stalls.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def fetch(url: str, rules: UrlRules, timeout: float, max_bytes: int, resolver: Resolver = resolve) -> bytes:
@@ -118,7 +175,10 @@ def fetch(url: str, rules: UrlRules, timeout: float, max_bytes: int, resolver: R
         if status in (301, 302, 303, 307, 308):
             if not location:
                 raise FetchError(f"HTTP {status} without a Location")
-            url = urljoin(f"{target.scheme}://{target.host}:{target.port}{target.path}", location)
+            try:
+                url = urljoin(f"{target.scheme}://{target.host}:{target.port}{target.path}", location)
+            except ValueError:
+                raise UrlRefused(f"HTTP {status} redirects to a malformed URL") from None
             if _host_and_port(url) != (first.host, first.port):  # before any lookup of the other host
                 raise UrlRefused(f"HTTP {status} redirects to another host; not followed")
             target = check_url(url, rules, resolver)
@@ -130,8 +190,8 @@ def fetch(url: str, rules: UrlRules, timeout: float, max_bytes: int, resolver: R
 
 
 def _host_and_port(url: str) -> tuple[str, int | None]:
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError:
         return "", None
@@ -143,6 +203,7 @@ def _get(target: Target, deadline: float, max_bytes: int) -> tuple[int, str, byt
         raise FetchError("timed out")
     kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     conn = kind(target, timeout=left)
+    watchdog = _Watchdog(conn, left)
     try:
         conn.request("GET", target.path, headers={"Accept": "application/json", "User-Agent": "opsbot-scores"})
         response = conn.getresponse()
@@ -156,16 +217,14 @@ def _get(target: Target, deadline: float, max_bytes: int) -> tuple[int, str, byt
             size += len(chunk)
             if size > max_bytes:
                 raise FetchError(f"the answer is over the {max_bytes:,}-byte cap")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise FetchError("timed out")
-            if conn.sock is not None:  # a body trickled a byte at a time still ends at the deadline
-                conn.sock.settimeout(left)
             chunks.append(chunk)
+        if watchdog.fired.is_set():  # a cut can look like a complete body (e.g. one without a length)
+            raise FetchError("timed out")
         return response.status, location, b"".join(chunks)
-    except TimeoutError:
-        raise FetchError("timed out") from None
     except (OSError, http.client.HTTPException) as exc:
+        if watchdog.fired.is_set() or isinstance(exc, TimeoutError):
+            raise FetchError("timed out") from None
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
     finally:
+        watchdog.cancel()
         conn.close()

@@ -7,12 +7,18 @@ is saved with a compare-and-set on the record as taken, and only a poll whose sa
 slow poll that another overtook posts nothing, so a lead change is announced once. Nothing here
 raises out of a tick: one game's failure is logged and counted, and the next game and the next
 tick run. After a poll the poster may post the chart: on a lead change, and every `post_every_minutes`.
+
+Games are polled side by side on a bounded pool, so one slow scoreboard never delays another. The
+job does not wait for a tick's polls: a game still in flight is skipped at the next tick, and the
+other games keep their pace. The Lambda entry and `/scores start` wait for theirs.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -37,6 +43,11 @@ from commands.scores.samples import PayloadError, Reading, read_body
 log = logging.getLogger(__name__)
 
 Fetcher = Callable[[str], bytes]
+
+MAX_CONCURRENT_POLLS = 8  # a fetch holds a thread up to its deadline; this many slow games at once
+_POOL = ThreadPoolExecutor(MAX_CONCURRENT_POLLS, thread_name_prefix="scores-poll")
+_IN_FLIGHT: set[tuple[int, str]] = set()  # (id of the store, game): at most one poll of a game at a time
+_IN_FLIGHT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -118,26 +129,43 @@ def start_configured_games(store: Store, options: ScoresOptions, now: float) -> 
             log.info("scores: polling %s every %gs, from the settings", configured.name, configured.every)
 
 
-def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None) -> list[PollOutcome]:
+def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None, wait: bool = True) -> list[PollOutcome]:
+    """Poll every due game, side by side; with `wait`, the outcomes of this tick's polls, else none."""
     options = ScoresOptions.from_settings(ctx.settings)
     fetcher = fetcher or fetcher_for(options)
     # The samples' own time (ms): a snapshot taken at `now` must include what this tick stored.
     now = round(ctx.now().timestamp(), 3)
     start_configured_games(ctx.store, options, now)
-    outcomes = []
+    polls: list[Future[PollOutcome | None]] = []
     for game in games(ctx.store):
-        try:
-            state = take_turn(ctx.store, game, now)
-            if state is None:
-                continue
-            outcome = poll_game(ctx.store, game, state, fetcher, now)
-            outcomes.append(outcome)
-            if outcome.ok and not outcome.superseded:
-                post_if_due(ctx, options, game.name, state, outcome, now)
-        except Exception:
-            log.exception("scores: polling %s failed unexpectedly", game.name)
-            outcomes.append(PollOutcome(game.name, ok=False, error="unexpected error (in the log)"))
-    return outcomes
+        key = (id(ctx.store), game.name)
+        with _IN_FLIGHT_LOCK:
+            if key in _IN_FLIGHT:
+                continue  # last tick's poll is still running; its deadline ends it
+            _IN_FLIGHT.add(key)
+        polls.append(_POOL.submit(_poll_if_due, ctx, options, game, fetcher, now, key))
+    if not wait:
+        return []
+    return [outcome for poll in polls if (outcome := poll.result()) is not None]
+
+
+def _poll_if_due(
+    ctx: CommandContext, options: ScoresOptions, game: Game, fetcher: Fetcher, now: float, key: tuple[int, str]
+) -> PollOutcome | None:
+    try:
+        state = take_turn(ctx.store, game, now)
+        if state is None:
+            return None
+        outcome = poll_game(ctx.store, game, state, fetcher, now)
+        if outcome.ok and not outcome.superseded:
+            post_if_due(ctx, options, game.name, state, outcome, now)
+        return outcome
+    except Exception:
+        log.exception("scores: polling %s failed unexpectedly", game.name)
+        return PollOutcome(game.name, ok=False, error="unexpected error (in the log)")
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(key)
 
 
 def post_if_due(
@@ -175,7 +203,7 @@ def post_if_due(
 
 
 def run_job(ctx: CommandContext) -> None:
-    run_tick(ctx)
+    run_tick(ctx, wait=False)
 
 
 def run_scheduled(_event: Mapping[str, Any], ctx: CommandContext) -> dict[str, Any]:

@@ -75,7 +75,8 @@ def test_serve_with_slack_unreachable_names_the_setting(
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
     assert main(["serve", "--http"]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert "SLACK_API_URL: cannot reach Slack at http://127.0.0.1:9/api/" in err and "Traceback" not in err
+    assert "Slack is unreachable at http://127.0.0.1:9/api/" in err and "SLACK_API_URL" in err
+    assert "Traceback" not in err
 
 
 def test_serve_with_a_refused_token_names_it(
@@ -89,6 +90,63 @@ def test_serve_with_a_refused_token_names_it(
         monkeypatch.setenv("SLACK_API_URL", standin.api_url)
         assert main(["serve", "--http"]) == EXIT_USAGE
     assert "SLACK_BOT_TOKEN: Slack refused it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_serve_while_slack_answers_auth_test_with_5xx_or_429_says_slack_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], status: int
+) -> None:
+    from bot.local.slack_standin import SlackStandIn
+
+    with SlackStandIn() as standin:
+        standin.outage("auth.test", status=status)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", standin.bot_token)
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+        monkeypatch.setenv("SLACK_API_URL", standin.api_url)
+        assert main(["serve", "--http"]) == EXIT_USAGE
+        tries = len(standin.calls_to("auth.test"))
+    err = capsys.readouterr().err
+    assert f"Slack is unreachable at {standin.api_url} (HTTP {status})" in err
+    assert "refused" not in err and "invalid" not in err and "Traceback" not in err
+    assert tries == 4  # the first and three more
+
+
+def test_serve_starts_when_slack_answers_auth_test_after_two_503s(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    from bot.local.slack_standin import SlackStandIn
+
+    with SlackStandIn() as standin, socket.socket() as probe:
+        standin.fail_next("auth.test", status=503, times=2)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": standin.bot_token,
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": standin.api_url,
+            "OPSBOT_STATE": str(tmp_path / "serve.db"),
+        }
+        log = tmp_path / "serve.log"
+        command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)]
+        with log.open("wb") as out:
+            server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline, healthy = time.monotonic() + 60, False
+            while not healthy and server.poll() is None and time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                        healthy = answer.status == 200
+                except OSError:
+                    time.sleep(0.1)
+            assert healthy, f"opsbot serve did not start: {log.read_text()}"
+            assert len(standin.calls_to("auth.test")) == 3
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def test_a_prune_is_confirmed_from_the_terminal_with_press(moto: str, capsys: pytest.CaptureFixture[str]) -> None:

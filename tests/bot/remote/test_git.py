@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,7 @@ def test_a_branch_that_moves_twice_is_reported_and_nothing_is_pushed(
     monkeypatch.setattr(remote_git, "_fetch", always_raced)
     with pytest.raises(CommandError, match=r"^Branch opsbot-archive of ssh://.* moved again while the bot committed"):
         push(sshd, client_key, target_for(sshd, bare), {"ours.md": b"1\n"})
-    assert len(pushed) == 2
+    assert len(pushed) == remote_git.PUSH_ATTEMPTS
     assert git("-C", str(bare), "rev-parse", "opsbot-archive").strip() == pushed[-1]
 
 
@@ -149,3 +150,59 @@ def test_paths_outside_the_tree_are_refused_before_connecting(client_key: Memory
             commit_files(
                 target, {bad: b""}, "m", key=load_private_key(client_key.private_text), host_keys=parse_known_hosts("")
             )
+
+
+def test_concurrent_archives_on_one_branch_all_land(sshd: LocalSshd, client_key: MemoryKey) -> None:
+    # Real races, no stand-in: the pushes that lose git's ref lock, or find the ref moved, rebuild and retry.
+    bare = sshd.bare_repository()
+    push(sshd, client_key, target_for(sshd, bare), {"first.md": b"0\n"})
+    archives = 4  # fewer than PUSH_ATTEMPTS: each loss is to a push that landed
+    barrier = threading.Barrier(archives)
+    errors: list[str] = []
+
+    def archive(n: int) -> None:
+        barrier.wait()
+        try:
+            push(sshd, client_key, target_for(sshd, bare), {f"run-{n}.md": f"{n}\n".encode()}, f"run {n}")
+        except CommandError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=archive, args=(n,)) for n in range(archives)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    names = git("-C", str(bare), "ls-tree", "-r", "--name-only", "opsbot-archive").split()
+    assert {f"run-{n}.md" for n in range(archives)} <= set(names)
+    assert git("-C", str(bare), "rev-list", "--count", "opsbot-archive").strip() == str(archives + 2)
+
+
+def test_a_push_that_loses_the_ref_lock_is_rebuilt_and_retried(
+    sshd: LocalSshd, client_key: MemoryKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = sshd.bare_repository()
+    push(sshd, client_key, target_for(sshd, bare), {"ours.md": b"0\n"})
+    lock = bare / "refs" / "heads" / "opsbot-archive.lock"
+    lock.write_text("another push holds git's ref lock\n")  # as a concurrent receive-pack does, for a moment
+    original = remote_git._push
+    tries: list[str] = []
+
+    def push_then_the_other_push_ends(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return original(*args, **kwargs)
+        finally:
+            tries.append("locked" if lock.exists() else "free")
+            lock.unlink(missing_ok=True)
+
+    monkeypatch.setattr(remote_git, "_push", push_then_the_other_push_ends)
+    done = commit_files(
+        target_for(sshd, bare),
+        {"ours.md": b"1\n"},
+        "ours",
+        key=load_private_key(client_key.private_text),
+        host_keys=parse_known_hosts(sshd.known_hosts),
+    )
+    assert tries == ["locked", "free"] and done.retried
+    assert git("-C", str(bare), "rev-parse", "opsbot-archive").strip() == done.commit_id
+    assert git("-C", str(bare), "show", "opsbot-archive:ours.md") == "1\n"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import paramiko
@@ -130,3 +133,45 @@ def test_the_key_is_never_on_disk_nor_in_an_open_file(
         assert in_open_files == []
     roots = [Path(p) for p in {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", os.getcwd()} if os.path.isdir(p)]
     assert _files_holding(secret, roots) == []
+
+
+_FILE_WRITES: list[tuple[str, object]] = []
+_WATCHING = threading.Event()
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _record_file_writes(event: str, args: tuple[object, ...]) -> None:
+    if not _WATCHING.is_set():
+        return
+    if event == "open":
+        path, mode, flags = args
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS
+        ):
+            _FILE_WRITES.append((event, path))
+    elif event in ("os.remove", "os.rename", "os.truncate", "os.link", "os.symlink"):
+        _FILE_WRITES.append((event, args[0]))
+
+
+@functools.cache  # an audit hook stays for the process's life: one is enough
+def _watch_file_writes() -> None:
+    sys.addaudithook(_record_file_writes)
+
+
+def test_no_file_is_written_or_removed_while_the_key_is_fetched_and_used(
+    aws_clients: AwsClients, moto: str, sshd: LocalSshd, client_key: MemoryKey
+) -> None:
+    # The test above sees only files still there; a key written to a temporary file and deleted after
+    # use leaves none. Python's audit events see every open for writing and every removal, in any thread.
+    store_key(aws_clients, client_key.private_text)
+    remote = remote_for(sshd)
+    _watch_file_writes()
+    _FILE_WRITES.clear()
+    _WATCHING.set()
+    try:
+        key = fetch_private_key(aws_clients, remote)
+        with ssh_session(Endpoint(sshd.host, sshd.port, sshd.user), key, parse_known_hosts(remote.known_hosts)) as c:
+            assert run_command(c, "true", 10).exit_status == 0
+    finally:
+        _WATCHING.clear()
+    assert _FILE_WRITES == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,18 @@ def test_a_command_runs_and_its_output_and_exit_status_arrive(sshd: LocalSshd, c
     assert result.output.split() == [b"out", b"err"]
 
 
+def test_a_command_runs_in_the_login_shell_as_before_the_timeout_wrapper(
+    sshd: LocalSshd, client_key: MemoryKey
+) -> None:
+    key, known = load_private_key(client_key.private_text), parse_known_hosts(sshd.known_hosts)
+    with ssh_session(target_of(sshd), key, known) as client:
+        login_shell = run_command(client, "echo $SHELL", timeout=10).output.decode().strip()
+        result = run_command(client, "[[ a == a ]] && echo bash-ism ok", timeout=10)  # dash has no [[
+    if not login_shell.endswith("bash"):
+        pytest.skip(f"the login shell here is {login_shell}, not bash")
+    assert (result.exit_status, result.output) == (0, b"bash-ism ok\n")
+
+
 def test_a_command_that_outlives_its_timeout_is_reported_as_such(sshd: LocalSshd, client_key: MemoryKey) -> None:
     key, known = load_private_key(client_key.private_text), parse_known_hosts(sshd.known_hosts)
     with ssh_session(target_of(sshd), key, known) as client:
@@ -37,6 +50,29 @@ def test_a_command_that_outlives_its_timeout_is_reported_as_such(sshd: LocalSshd
     assert result.timed_out
     assert result.output == b"started\n"
     assert result.seconds < 5
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has stopped; only its parent has not collected it yet
+
+
+def test_a_command_that_outlives_its_timeout_is_stopped_on_the_host(
+    tmp_path: Path, sshd: LocalSshd, client_key: MemoryKey
+) -> None:
+    key, known = load_private_key(client_key.private_text), parse_known_hosts(sshd.known_hosts)
+    pid_file = tmp_path / "pid"  # the loopback sshd's host is this one: its processes are ours to see
+    with ssh_session(target_of(sshd), key, known) as client:
+        result = run_command(client, f"sleep 60 & echo $! > {pid_file}; wait", timeout=1)
+    assert result.timed_out
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 20
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid), f"the check's process {pid} still runs on the host after the bot gave up"
 
 
 def test_an_unknown_host_key_is_refused(sshd: LocalSshd, client_key: MemoryKey) -> None:

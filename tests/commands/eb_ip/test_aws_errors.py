@@ -89,6 +89,27 @@ def test_an_html_page_instead_of_aws_is_one_sentence_in_the_command_and_a_502_on
     assert endpoint.requests == (4 if status >= 500 else 2)  # 5xx: retried once (max_attempts=1)
 
 
+@pytest.mark.parametrize(
+    ("content_type", "page"),
+    [
+        ("text/html", b"<html><head><title>Sign in</title></head><body><p>Hotel Wi-Fi</p></body></html>"),
+        ("text/xml", b"<!DOCTYPE html>\n<html><body><p>Hotel Wi-Fi</p></body></html>"),
+    ],
+)
+def test_a_well_formed_html_page_answered_with_200_is_the_same_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+    endpoint: FakeEndpoint,
+    settings: Settings,
+    store: Store,
+    content_type: str,
+    page: bytes,
+) -> None:
+    # A captive portal's page parses as XML: botocore returns an answer with nothing in it, no error.
+    endpoint.status, endpoint.body, endpoint.content_type = 200, page, content_type
+    aws = clients_for(monkeypatch, f"http://127.0.0.1:{endpoint.server_port}")
+    assert eb_ip(aws, settings, store) == NOT_AWS.format(what="a proxy's page?")
+
+
 def test_throttling_past_the_retries_names_the_call(
     monkeypatch: pytest.MonkeyPatch, endpoint: FakeEndpoint, settings: Settings, store: Store
 ) -> None:

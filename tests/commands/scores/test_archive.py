@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,9 @@ def test_archive_commits_history_charts_and_summary_and_answers_with_commit_and_
     summary = git("-C", str(bare), "show", f"scoreboards:{folder}/summary.md")
     assert summary.startswith("# gd: the final ranking\n")
     assert all(f"| {team} |" in summary for team in {row["team"] for row in history})
+    profit = _game.profits(4)["Unicorn Ops"]  # the 4th poll's; shown as on the board, e.g. "1,234.5"
+    shown = f"{profit:,.2f}".rstrip("0").rstrip(".") if profit != int(profit) else f"{profit:,.0f}"
+    assert re.search(rf"\| Unicorn Ops \| :\w+: {re.escape(shown)} \|", summary) and "Cell(" not in summary
     show = ["git", "-C", str(bare), "cat-file", "-p", f"scoreboards:{folder}/rank.png"]
     assert subprocess.run(show, capture_output=True, check=True).stdout.startswith(b"\x89PNG\r\n\x1a\n")
     assert store.audit_log("archive")[0].detail["commit"] == head

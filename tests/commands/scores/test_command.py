@@ -54,6 +54,11 @@ def test_only_admins_start_polling(make_ctx: Ctx, simulator: tuple[str, Scoreboa
         ("https://10.1.2.3/prod/scores", "private address"),
         ("https://[::1]/prod/scores", "private address"),
         ("https://169.254.169.254/latest/meta-data/", "private address"),
+        ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "private address"),  # NAT64 of the metadata address
+        ("https://[2002:a9fe:a9fe::]/latest/meta-data/", "private address"),  # 6to4
+        ("https://[::ffff:0:7f00:1]/prod/scores", "private address"),  # IPv4-translated loopback
+        ("https://[::127.0.0.1]/prod/scores", "private address"),  # IPv4-compatible
+        ("https://[::1/prod/scores", "malformed"),
     ],
 )
 def test_a_url_breaking_the_rules_is_refused_at_start(make_ctx: Ctx, url: str, why: str) -> None:

@@ -22,7 +22,7 @@ from bot.slack.pacer import ChannelPacer
 from bot.state import Store
 from commands.scores import COMMAND
 from commands.scores.history import Game, save_game
-from commands.scores.poller import JOB
+from commands.scores.poller import run_tick
 from tests.commands.scores.conftest import ADMIN, Clock
 from tests.live_markup import assert_inert
 
@@ -56,7 +56,7 @@ def test_the_poller_jobs_live_table_and_lead_change_post_carry_no_live_mention_o
         ctx.post = delivery.post
         save_game(ctx.store, Game("gd", f"{base}/prod/scores", 30))
         for _ in range(14):  # the lead changes hands before step 12: the chart and its note are posted
-            JOB.run(ctx)
+            run_tick(ctx)  # the job's tick, waiting for its polls
             delivery.flush(10)
             clock.advance(30)
     assert_inert([call.params for call in standin.calls])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.command import CommandContext, CommandError
-from bot.local.scoreboard import ScoreboardGame
+from bot.local.scoreboard import ScoreboardGame, scoreboard_server
 from bot.reply import Reply
 from bot.settings import Settings, load_settings
 from bot.state import Store, StoreError
@@ -208,3 +209,31 @@ def test_the_poller_job_is_on_only_with_a_scores_table(tmp_path: Path) -> None:
     assert JOB.interval(load_settings({})) is None
     assert JOB.interval(scores_settings(tmp_path, tick_seconds=15)) == 15
     assert JOB.interval(scores_settings(tmp_path, poller=False)) is None
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_healthy_game_keeps_its_polls_beside_a_peer_dribbling_a_byte_a_second(
+    make_ctx: Callable[..., CommandContext], clock: Clock, store: Store
+) -> None:
+    # A peer sends its headers a byte a second: within any per-read timeout, for longer than the test.
+    with scoreboard_server(ScoreboardGame(dribble_seconds=1.0, dribble_bytes=40)) as (base, game):
+        ctx = make_ctx(timeout_seconds=60)
+        _start(ctx, f"{base}/dribble/headers", every=5, name="a-slow")  # first in the store's order
+        _start(ctx, f"{base}/prod/scores", every=5, name="b-healthy")
+        for tick in range(1, 7):
+            JOB.run(ctx)  # what `opsbot serve` runs each tick
+            polled = _wait_for(lambda tick=tick: load_poll_state(store, "b-healthy").last_ok == clock().timestamp())
+            assert polled, f"the healthy game missed its poll at tick {tick}"
+            clock.advance(5)
+        assert game.requests.count("/prod/scores") == 6
+        assert (load_poll_state(store, "a-slow").polls, game.requests.count("/dribble/headers")) == (1, 1)
+    # The server stopped: the dribbling answer ended, so its poll failed and let go of its game.
+    assert _wait_for(lambda: load_poll_state(store, "a-slow").failures == 1)

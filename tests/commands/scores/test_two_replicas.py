@@ -6,6 +6,7 @@ while it was fetching posts nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -96,12 +97,13 @@ def test_two_replicas_with_a_slow_scoreboard_post_the_lead_change_once(
 
 
 def test_a_poll_overtaken_while_it_fetched_posts_nothing(
-    make_ctx: Callable[..., CommandContext], clock: Clock, posted: Posted
+    make_ctx: Callable[..., CommandContext], clock: Clock, posted: Posted, tmp_path: Path
 ) -> None:
     with scoreboard_server() as (base, _game):
         url = f"{base}/prod/scores?step={AFTER_THE_LEAD_CHANGE}"
         replica_a = make_ctx(channel=CHANNEL)
-        replica_b = make_ctx(channel=CHANNEL)
+        # Another replica has a store handle of its own on the same file (and its own polls in flight).
+        replica_b = dataclasses.replace(make_ctx(channel=CHANNEL), store=Store.open(str(tmp_path / "state.db")))
         a_game_led_by_unicorn_ops(replica_a.store, url, every=30)
         clock_b = Clock(clock.now)
         real_fetch = fetcher_for(ScoresOptions.from_settings(replica_a.settings))
