@@ -39,6 +39,30 @@ from commands import COMMANDS
 
 log = logging.getLogger(__name__)
 
+# Lambda's ApplicationLogLevel names (AWS_LAMBDA_LOG_LEVEL), as Python's levels.
+_LOG_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+}
+
+
+def configure_logging(env: Mapping[str, str]) -> None:
+    """On Lambda, let the bot's INFO lines through to CloudWatch. The runtime installs the handler (JSON
+    with the templates' LoggingConfig) and sets the root level only for the JSON format: with the text
+    format the root logger stays at WARNING and every INFO line is dropped. Elsewhere (a test, a local
+    import) the caller's logging is left alone."""
+    if not env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    level = (env.get("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper()
+    logging.getLogger().setLevel(_LOG_LEVELS.get(level, logging.INFO))
+
+
+configure_logging(os.environ)
+
 
 @cache
 def _aws() -> AwsClients:

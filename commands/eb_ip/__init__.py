@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.command import CommandContext, Route, SlashCommand
 from bot.reply import Reply
-from commands.eb_ip.checks import checks_note, run_check
+from commands.eb_ip.checks import ENV_OPTIONS, checks_note, run_check
 from commands.eb_ip.instances import find_instances, list_environments
 from commands.eb_ip.parse import parse
 from commands.eb_ip.render import render_environments, render_nth, render_table
@@ -70,4 +70,5 @@ COMMAND = SlashCommand(
     handle=handle,
     routes=(Route("GET", ROUTE, answer_http),),
     usage_note=checks_note,
+    env_options=ENV_OPTIONS,
 )

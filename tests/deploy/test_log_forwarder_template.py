@@ -90,7 +90,8 @@ def slot_resources(values: dict[str, Any]) -> dict[str, Any]:
     for name, resource in template()["Resources"].items():
         if "Condition" in resource and not condition(resource["Condition"], values):
             continue
-        created[name] = resolve_groups(resource, values)
+        slot = name.startswith(("ForwarderPermission", "ForwarderFilter"))
+        created[name] = resolve_groups(resource, values) if slot else resource
     return created
 
 
