@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.command import CommandContext, CommandError, UsageError
+from bot.command import CommandContext, CommandError, EnvOptions, UsageError
 from bot.reply import Attachment, Reply
 from bot.settings import Settings, SettingsError
 from bot.slack.blocks import code_sections, context, section
@@ -56,7 +56,7 @@ def id_list(raw: str) -> list[str]:
 
 
 # On Lambda: variable -> (option, parser), merged into [commands.eb-ip] by bot.lambda_handler.
-ENV_OPTIONS = {
+ENV_OPTIONS: EnvOptions = {
     "OPSBOT_EB_IP_CHECKS": ("checks", json_object),
     "OPSBOT_EB_IP_CHECK_USERS": ("check_users", id_list),
     "OPSBOT_EB_IP_CHECK_TIMEOUT_SECONDS": ("check_timeout_seconds", int),
