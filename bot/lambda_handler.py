@@ -28,7 +28,6 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 
 from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import HttpResponse, LambdaEntry
-from bot.http import route_request
 from bot.http_limits import TokenBuckets
 from bot.runtime import DELIVERY_ROOM, WORK_DEADLINE, Runtime
 from bot.settings import Settings, SettingsError, load_settings
@@ -162,6 +161,8 @@ def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return result
     if path.endswith("/healthz"):
         return _aws_response(HttpResponse(200, "ok\n"))
+    from bot.http import route_request  # the WSGI server's module: not on a Slack request's path
+
     return _aws_response(route_request(_runtime(), COMMANDS, method, path, _header(event, "authorization"), _limits()))
 
 
