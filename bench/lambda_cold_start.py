@@ -1,6 +1,6 @@
 """Lambda cold starts: process start to ack, from the built package, beside `import slack_bolt, boto3`.
 
-    python bench/lambda_cold_start.py [--runs 15] [--package DIR]
+    python bench/lambda_cold_start.py [--runs 15] [--package DIR] [--python PATH]
 
 Each run is a fresh interpreter that sees only the package (`python -I -S -B`, the package first on
 sys.path, as /var/task is on Lambda; nothing is written beside it, as Lambda's code directory is
@@ -17,7 +17,8 @@ reading the answer:
 Both the package as built (with bytecode) and the same package without its `__pycache__` directories
 (as it was built before) are measured, round-robin so that both see the same machine load. AWS is
 moto's server and Slack the stand-in, both on 127.0.0.1; everything is stopped before the script exits.
-Without --package, the package is built for this interpreter (deploy/build_lambda.py --local).
+Without --package, the package is built for the children's interpreter (deploy/build_lambda.py --local
+run by it): this one, or --python's, e.g. the Lambda runtime's Python version where this machine has it.
 """
 
 from __future__ import annotations
@@ -143,10 +144,10 @@ def logs_event(n: int) -> dict[str, Any]:
     return {"awslogs": {"data": data}}
 
 
-def timed_run(package: Path, mode: str, event: dict[str, Any], env: dict[str, str]) -> tuple[float, float]:
+def timed_run(python: str, package: Path, mode: str, event: dict[str, Any], env: dict[str, str]) -> tuple[float, float]:
     """Seconds from spawning the process to reading its answer, and the CPU seconds it used until then
     (steadier than the first on a machine that other work shares)."""
-    command = [sys.executable, "-I", "-S", "-B", "-c", CHILD, str(package), mode, FUNCTION_ARN]
+    command = [python, "-I", "-S", "-B", "-c", CHILD, str(package), mode, FUNCTION_ARN]
     started = time.perf_counter()
     child = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
@@ -170,13 +171,13 @@ def without_bytecode(package: Path, into: Path) -> Path:
 
 
 @contextlib.contextmanager
-def built_package(given: Path | None) -> Iterator[Path]:
+def built_package(given: Path | None, python: str) -> Iterator[Path]:
     if given is not None:
         yield given
         return
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
         out = Path(tmp) / "lambda"
-        subprocess.run([sys.executable, str(ROOT / "deploy/build_lambda.py"), "--local", "--out", str(out)], check=True)
+        subprocess.run([python, str(ROOT / "deploy/build_lambda.py"), "--local", "--out", str(out)], check=True)
         yield out
 
 
@@ -189,13 +190,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per case (default 15)")
     parser.add_argument("--package", type=Path, help="a package built by deploy/build_lambda.py --local")
+    parser.add_argument("--python", default=sys.executable, help="the children's interpreter (default: this one)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
     with contextlib.ExitStack() as stack:
-        package = stack.enter_context(built_package(args.package))
+        package = stack.enter_context(built_package(args.package, args.python))
         plain = without_bytecode(package, Path(stack.enter_context(tempfile.TemporaryDirectory())) / "lambda")
         moto = stack.enter_context(moto_server())
         use_fake_credentials(moto)
@@ -242,16 +244,15 @@ def main() -> int:
             for label, tree, mode in cases:  # round-robin: every case sees the same load
                 n += 1
                 event = slash_event(n, slack.new_response_url()) if mode == "slack" else logs_event(n)
-                elapsed, used = timed_run(tree, mode, event, env)
+                elapsed, used = timed_run(args.python, tree, mode, event, env)
                 times[(label, mode)].append(elapsed)
                 cpu[(label, mode)].append(used)
         slash_runs = sum(1 for _, _, mode in cases if mode == "slack") * args.runs
         assert invoke.invoked == slash_runs, (invoke.invoked, slash_runs)  # every ack handed its work on
         assert len(slack.messages(CHANNEL)) == sum(1 for _, _, m in cases if m == "logs") * args.runs
 
-    print(
-        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, {args.runs} runs each"
-    )
+    version = subprocess.run([args.python, "-VV"], capture_output=True, text=True, check=True).stdout.split("\n")[0]
+    print(f"children: {version}; {platform.machine()}, {os.cpu_count()} CPUs; {args.runs} runs each")
     names = {
         "bare": "import slack_bolt, boto3 (baseline)",
         "import": "import bot.lambda_handler",

@@ -201,7 +201,16 @@ def bytecode_compiler(target: Target | None) -> str | None:
     this one, or pythonX.Y on PATH; None when there is none."""
     if target is None or target.python_version == f"{sys.version_info.major}.{sys.version_info.minor}":
         return sys.executable
-    return shutil.which(f"python{target.python_version}")
+    found = shutil.which(f"python{target.python_version}")
+    if found is None:
+        return None
+    # A version manager's shim may be on PATH for a version it will not run: ask the interpreter.
+    probe = [found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    try:
+        answer = subprocess.run(probe, check=False, capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if answer == target.python_version else None
 
 
 def compile_bytecode(tree: Path, python: str) -> None:

@@ -112,11 +112,19 @@ def test_pip_may_install_only_wheels_for_cpython_of_the_runtime_on_lambdas_linux
     assert "--python-version" not in builder.pip_command(["x"], Path("/out"), None)  # --local: this interpreter
 
 
-def test_bytecode_is_compiled_only_by_an_interpreter_of_the_runtimes_version(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bytecode_is_compiled_only_by_an_interpreter_of_the_runtimes_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert builder.bytecode_compiler(None) == sys.executable  # --local
     assert builder.bytecode_compiler(builder.Target(here, "arm64", ())) == sys.executable
     monkeypatch.setenv("PATH", "")  # no python3.99 anywhere: no bytecode rather than the wrong version's
+    assert builder.bytecode_compiler(builder.Target("3.99", "arm64", ())) is None
+    # A python3.99 on PATH that is another version (a version manager's shim): not taken either.
+    shim = tmp_path / "python3.99"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
     assert builder.bytecode_compiler(builder.Target("3.99", "arm64", ())) is None
 
 
