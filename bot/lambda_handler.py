@@ -28,7 +28,6 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 
 from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import HttpResponse, LambdaEntry
-from bot.http import route_request
 from bot.http_limits import TokenBuckets
 from bot.runtime import DELIVERY_ROOM, WORK_DEADLINE, Runtime
 from bot.settings import Settings, SettingsError, load_settings
@@ -38,6 +37,30 @@ from bot.slack.gate import MAX_BODY, SlackGate, refusal
 from commands import COMMANDS
 
 log = logging.getLogger(__name__)
+
+# Lambda's ApplicationLogLevel names (AWS_LAMBDA_LOG_LEVEL), as Python's levels.
+_LOG_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+}
+
+
+def configure_logging(env: Mapping[str, str]) -> None:
+    """On Lambda, let the bot's INFO lines through to CloudWatch. The runtime installs the handler (JSON
+    with the templates' LoggingConfig) and sets the root level only for the JSON format: with the text
+    format the root logger stays at WARNING and every INFO line is dropped. Elsewhere (a test, a local
+    import) the caller's logging is left alone."""
+    if not env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    level = (env.get("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper()
+    logging.getLogger().setLevel(_LOG_LEVELS.get(level, logging.INFO))
+
+
+configure_logging(os.environ)
 
 
 @cache
@@ -138,6 +161,8 @@ def _answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return result
     if path.endswith("/healthz"):
         return _aws_response(HttpResponse(200, "ok\n"))
+    from bot.http import route_request  # the WSGI server's module: not on a Slack request's path
+
     return _aws_response(route_request(_runtime(), COMMANDS, method, path, _header(event, "authorization"), _limits()))
 
 

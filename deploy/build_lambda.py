@@ -3,9 +3,12 @@
     python deploy/build_lambda.py [--out DIR] [--python-version X.Y] [--arch arm64|x86_64] [--platform TAG ...]
 
 pip installs the runtime dependencies (pyproject.toml's `[project] dependencies`, the one list)
-from wheels built for the templates' runtime and architecture, whatever machine this runs on;
-then the `bot` and `commands` package trees are copied in, Python sources only. The templates
-are the source of truth: their `Runtime`, `Architectures` and `CodeUri` are the defaults here.
+at the versions requirements.lock pins (the ones CI tests; deploy/lock.sh refreshes it), from
+wheels built for the templates' runtime and architecture, whatever machine this runs on; then the
+`bot` and `commands` package trees are copied in, Python sources only, and everything is compiled
+to bytecode by an interpreter of the runtime's version: Lambda's code directory is read-only, so a
+package without .pyc files compiles every module again on every cold start. The templates are the
+source of truth: their `Runtime`, `Architectures` and `CodeUri` are the defaults here.
 `sam deploy -t deploy/slack-bot.yaml` uploads the result as it is (see the README).
 
 Standard library only, so it runs with any Python 3.11+ that has pip.
@@ -32,6 +35,7 @@ except ModuleNotFoundError:  # Python 3.10 or older
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
+LOCK = "requirements.lock"  # relative to the repository
 PACKAGES = ("bot", "commands")  # copied whole, subpackages included
 # Parts of those trees left out of the package, and why.
 EXCLUDED_TREES = {
@@ -131,10 +135,13 @@ def runtime_requirements(pyproject: Path) -> list[str]:
     return requirements
 
 
-def pip_command(requirements: Sequence[str], dest: Path, target: Target | None) -> list[str]:
-    """pip installing the requirements into dest: binary wheels only, for the target (or this interpreter)."""
+def pip_command(requirements: Sequence[str], dest: Path, target: Target | None, lock: Path | None = None) -> list[str]:
+    """pip installing the requirements into dest: binary wheels only, for the target (or this interpreter),
+    at the versions the lock pins."""
     command = [sys.executable, "-m", "pip", "install", "--target", str(dest), "--only-binary=:all:"]
-    # No .pyc: they would be this interpreter's, not the runtime's, and Lambda cannot write its own.
+    if lock is not None:
+        command += ["--constraint", str(lock)]
+    # No .pyc from pip: they would be this interpreter's; compile_bytecode writes the runtime's.
     command += ["--no-compile", "--no-input", "--disable-pip-version-check", "--no-warn-script-location"]
     if target is not None:
         command += ["--implementation", "cp", "--python-version", target.python_version]
@@ -143,13 +150,20 @@ def pip_command(requirements: Sequence[str], dest: Path, target: Target | None) 
     return [*command, *requirements]
 
 
-def install_requirements(requirements: Sequence[str], dest: Path, target: Target | None, verbose: bool) -> None:
-    result = subprocess.run(pip_command(requirements, dest, target), check=False, capture_output=not verbose, text=True)
+def install_requirements(
+    requirements: Sequence[str], dest: Path, target: Target | None, lock: Path, verbose: bool
+) -> None:
+    command = pip_command(requirements, dest, target, lock)
+    result = subprocess.run(command, check=False, capture_output=not verbose, text=True)
     if verbose:
         detail = "see pip's output above"
     else:
         lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
         errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR:")]
+        # With the lock as constraints, pip names a missing wheel as a conflict with the pin.
+        pinned = [m[1] for line in lines if (m := re.match(r"The user requested \(constraint\) (\S+)", line))]
+        if pinned:
+            errors.append(f"No matching distribution found for {pinned[0]} (the version {LOCK} pins)")
         detail = (errors or lines or [f"exit status {result.returncode}"])[-1] + " (-v shows pip's output)"
     if result.returncode != 0:
         raise BuildError(f"pip could not install the runtime dependencies for {target or 'this interpreter'}: {detail}")
@@ -180,6 +194,35 @@ def copy_sources(root: Path, dest: Path) -> None:
     for relative in package_sources(root):
         (dest / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / relative, dest / relative)
+
+
+def bytecode_compiler(target: Target | None) -> str | None:
+    """An interpreter of the target's version, which alone writes .pyc files the runtime loads:
+    this one, or pythonX.Y on PATH; None when there is none."""
+    if target is None or target.python_version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    found = shutil.which(f"python{target.python_version}")
+    if found is None:
+        return None
+    # A version manager's shim may be on PATH for a version it will not run: ask the interpreter.
+    probe = [found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    try:
+        answer = subprocess.run(probe, check=False, capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if answer == target.python_version else None
+
+
+def compile_bytecode(tree: Path, python: str) -> None:
+    """Compile every module in the tree. Hash-based and unchecked: zip keeps timestamps to 2 s, so
+    timestamp-checked .pyc files would look stale and be compiled again, in memory, at each start."""
+    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    # Not the dependencies' own test suites (13 MiB of bytecode that never runs; the unzipped limit is near).
+    command += ["-x", r"[/\\]tests?[/\\]", str(tree)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+        raise BuildError(f"could not compile the package to bytecode: {(lines or ['no output'])[-1]}")
 
 
 def tree_size(tree: Path) -> int:
@@ -215,13 +258,25 @@ def build(out: Path, target: Target | None, root: Path = ROOT, verbose: bool = F
     Returns its unzipped size in bytes and the distributions installed."""
     out = out.resolve()
     requirements = runtime_requirements(root / "pyproject.toml")
+    lock = root / LOCK
+    if not lock.is_file():
+        raise BuildError(f"no {LOCK} in {root}: deploy/lock.sh writes it")
     check_out_dir(out, root)
+    compiler = bytecode_compiler(target)
+    if compiler is None:
+        print(
+            f"warning: no python{target.python_version if target else ''} on PATH: the package ships no bytecode, "
+            "so each cold start compiles every module (about half a second more); install it and build again",
+            file=sys.stderr,
+        )
     print(f"building {shown(out)} for {target or 'this interpreter'} ...", file=sys.stderr)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        install_requirements(requirements, staging, target, verbose)
+        install_requirements(requirements, staging, target, lock, verbose)
         copy_sources(root, staging)
+        if compiler is not None:
+            compile_bytecode(staging, compiler)
         installed = write_marker(staging, target)
         size = tree_size(staging)
         if size > LAMBDA_UNZIPPED_LIMIT:

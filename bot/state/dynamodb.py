@@ -8,14 +8,16 @@ One table, string keys `pk` (partition) and `sk` (sort), no index to deploy:
     user-tokens#<user>   <hash>                (what revoke_tokens reads instead of a GSI)
     audit                <ISO time>#<uuid>     at, user_id, action, detail: all actions
     audit#<action>       <ISO time>#<uuid>     the same entry: one action
-    kv#<namespace>       <key>                 value (JSON) or value_z (zlib), updated_at, rev
+    kv#<namespace>       <key>                 value (JSON) or value_z (zlib), updated_at, rev, expires_at
     samples#<series>     <zero-padded time>    at, value
 
 Each audit entry is written twice so that both `audit_log()` and `audit_log(action)` read only
 the entries they return, never filtering through the rest of the log. The `audit` partition
 takes every audit write; one partition sustains 1,000 writes a second, far above a chat bot's.
 Writes of two items are one TransactWriteItems, so a crash never leaves one without the other.
-Reads are strongly consistent: callers read their own writes, as with SQLite.
+Reads are strongly consistent: callers read their own writes, as with SQLite. A record written
+with an expiry carries it in `expires_at` (epoch seconds), the attribute the templates' tables
+name for DynamoDB's TTL, which deletes it some time after it expired; readers skip it before that.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 KEY_SCHEMA = "partition key pk and sort key sk (strings)"
 LATEST_SAMPLE = 1e11  # sample sort keys have 11 digits of seconds (until the year 5138)
 CLAIM_ATTEMPTS = 3
+TTL_ATTRIBUTE = "expires_at"  # deploy/*.yaml: TimeToLiveSpecification
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -185,7 +188,7 @@ class DynamoStore(Store):
                 Item=self._kv_item(namespace, key, value, expires_at),
                 # DynamoDB's TTL deletes expired items only eventually: an expired one counts as absent.
                 ConditionExpression="attribute_not_exists(pk) OR #exp <= :now",
-                ExpressionAttributeNames={"#exp": "expires_at"},
+                ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
                 ExpressionAttributeValues={":now": _serialize(_number(time.time()))},
             )
         except ClientError as exc:
@@ -209,12 +212,10 @@ class DynamoStore(Store):
                 return False
             try:
                 # Every write gets a new `rev`: unchanged since our read means nobody wrote in between.
-                expires_at = (
-                    float(item["expires_at"]) if "expires_at" in item else None
-                )  # kept, as SQLite's UPDATE does
                 self._client.put_item(
                     TableName=self.table,
-                    Item=self._kv_item(namespace, key, new, expires_at),
+                    # The expiry stays, as SQLite's UPDATE keeps it: a claimed record is as ephemeral as it was.
+                    Item=self._kv_item(namespace, key, new, item.get(TTL_ATTRIBUTE)),
                     ConditionExpression="#rev = :rev",
                     ExpressionAttributeNames={"#rev": "rev"},
                     ExpressionAttributeValues={":rev": _serialize(item["rev"])},
@@ -247,7 +248,7 @@ class DynamoStore(Store):
             stored = {"value_z": zlib.compress(text.encode())}
         if expires_at is not None:
             # A number of epoch seconds: the attribute a table's TTL setting can be pointed at.
-            stored["expires_at"] = float(expires_at)
+            stored[TTL_ATTRIBUTE] = float(expires_at)
         return _item(f"kv#{namespace}", check_key(key), **stored, updated_at=time.time(), rev=uuid.uuid4().hex)
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -296,7 +297,7 @@ def _number(value: float) -> Decimal:
 
 
 def _live(item: dict[str, Any]) -> bool:
-    return "expires_at" not in item or float(item["expires_at"]) > time.time()
+    return TTL_ATTRIBUTE not in item or float(item[TTL_ATTRIBUTE]) > time.time()
 
 
 def _stored(item: dict[str, Any]) -> Stored:

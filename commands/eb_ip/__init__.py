@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from bot.command import CommandContext, Route, SlashCommand
 from bot.reply import Reply
-from commands.eb_ip.checks import checks_note, run_check
+from commands.eb_ip.checks import ENV_OPTIONS, checks_note, run_check
 from commands.eb_ip.home import ACTION_REVOKE_MINE, home_blocks, press_revoke
-from commands.eb_ip.instances import find_instances, list_environments
-from commands.eb_ip.parse import parse
-from commands.eb_ip.render import render_environments, render_nth, render_table
 from commands.eb_ip.routes import ROUTE, answer_http
-from commands.eb_ip.ssh_config import ssh_config_reply
-from commands.eb_ip.tokens import revoke_reply, token_reply
 
 __all__ = ["COMMAND"]
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
+    # Imported here, not at the top: a Lambda cold start acks before any of it runs.
+    from commands.eb_ip.instances import find_instances, list_environments
+    from commands.eb_ip.parse import parse
+    from commands.eb_ip.render import render_environments, render_nth, render_table
+    from commands.eb_ip.ssh_config import ssh_config_reply
+    from commands.eb_ip.tokens import revoke_reply, token_reply
+
     request = parse(text)
     tz = ctx.settings.timezone
     if request.kind == "list":
@@ -73,4 +75,5 @@ COMMAND = SlashCommand(
     usage_note=checks_note,
     home=home_blocks,
     buttons={ACTION_REVOKE_MINE: press_revoke},
+    env_options=ENV_OPTIONS,
 )

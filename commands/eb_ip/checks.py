@@ -10,7 +10,9 @@ uptime = "uptime"
 disk = "df -h"
 eb-log = "tail -n 100 /var/log/eb-engine.log"
 ```
-Slack only ever names a check; the command comes from this map. The check is refused before any AWS call
+On Lambda (no settings file) the variables in ENV_OPTIONS give the same keys, the map as a JSON object:
+OPSBOT_EB_IP_CHECKS='{"uptime": "uptime", "disk": "df -h"}'. Slack only ever names a check; the command
+comes from this map. The check is refused before any AWS call
 or connection when the name is not in it or the user may not run checks. Every run is audited with who asked.
 The instance is reached at the address /eb-ip resolves (its public IP), or through `[remote] bastion` when it
 has only a private one. paramiko is imported here, when a check runs, never at the bot's start.
@@ -18,12 +20,13 @@ has only a private one. paramiko is imported here, when a check runs, never at t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.command import CommandContext, CommandError, UsageError
+from bot.command import CommandContext, CommandError, EnvOptions, UsageError
 from bot.reply import Attachment, Reply
 from bot.settings import Settings, SettingsError
 from bot.slack.blocks import code_sections, context, section
@@ -35,6 +38,29 @@ NAME = "eb-ip"
 _CHECK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 INLINE_LINES, INLINE_CHARS = 40, 2_800  # longer output goes as a file
 DEFAULT_TIMEOUT, MAX_TIMEOUT = 30, 600
+
+
+def json_object(raw: str) -> dict[str, Any]:
+    """A variable holding a JSON object (CheckOptions checks what is in it)."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError(raw) from None
+    if not isinstance(value, dict):
+        raise ValueError(raw)
+    return value
+
+
+def id_list(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+# On Lambda: variable -> (option, parser), merged into [commands.eb-ip] by bot.lambda_handler.
+ENV_OPTIONS: EnvOptions = {
+    "OPSBOT_EB_IP_CHECKS": ("checks", json_object),
+    "OPSBOT_EB_IP_CHECK_USERS": ("check_users", id_list),
+    "OPSBOT_EB_IP_CHECK_TIMEOUT_SECONDS": ("check_timeout_seconds", int),
+}
 
 
 @dataclass(frozen=True)

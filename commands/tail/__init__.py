@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from bot.command import CommandContext, SlashCommand
 from bot.reply import Reply
-from commands.tail.follow import follow_reply, stop_reply
 from commands.tail.forwarder import LAMBDA_ENTRY
 from commands.tail.home import ACTION_STOP_FOLLOW, home_blocks, press_stop
 from commands.tail.options import ENV_OPTIONS, NAME, TailOptions
-from commands.tail.parse import StopFollows, parse
 from commands.tail.poller import JOB
-from commands.tail.tail import show_tail
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
+    # Imported here, not at the top: a Lambda cold start acks before any of it runs.
+    from commands.tail.follow import follow_reply, stop_reply
+    from commands.tail.parse import StopFollows, parse
+    from commands.tail.tail import show_tail
+
     options = TailOptions.from_settings(ctx.settings)  # a bad [commands.tail] is said here, not only in the log
     request = parse(text, ctx.settings.timezone, ctx.now())
     if isinstance(request, StopFollows):

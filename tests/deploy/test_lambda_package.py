@@ -1,7 +1,8 @@
 """deploy/build_lambda.py: it builds for what the templates declare, from pyproject.toml's runtime
-dependencies and the whole bot and commands trees (no tests, caches or bot/local); a package built
-for this interpreter imports every handler the templates name in an interpreter that sees nothing
-else, holds no test tool, and fits Lambda's unzipped limit. User mistakes are one-line errors."""
+dependencies at the versions requirements.lock pins and the whole bot and commands trees (no tests,
+caches or bot/local), compiled to unchecked hash-based bytecode; a package built for this interpreter
+imports every handler the templates name in an interpreter that sees nothing else, holds no test
+tool, and fits Lambda's unzipped limit. User mistakes are one-line errors."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def function_templates() -> dict[Path, list[dict[str, Any]]]:
         functions = [
             {**defaults, **r["Properties"]}
             for r in doc["Resources"].values()
-            if isinstance(r, dict) and r["Type"] == "AWS::Serverless::Function"  # not an Fn::ForEach loop
+            if r["Type"] == "AWS::Serverless::Function"
         ]
         if functions:
             found[path] = functions
@@ -101,11 +102,36 @@ def test_pip_may_install_only_wheels_for_cpython_of_the_runtime_on_lambdas_linux
         assert command[command.index(option) + 1] == value
     assert [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"] == list(platforms)
     assert command[-1] == "slack-bolt>=1.21"
+    assert "--constraint" not in command  # no lock given
+    locked = builder.pip_command(["x"], Path("/out"), target, ROOT / "requirements.lock")
+    assert locked[locked.index("--constraint") + 1] == str(ROOT / "requirements.lock")
     # Amazon Linux 2023 has glibc 2.34: every manylinux tag up to it, none beyond; pip does not expand them.
     assert platforms[0] == "manylinux_2_34_aarch64" and "manylinux_2_35_aarch64" not in platforms
     assert {"manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"} <= set(platforms)
     assert builder.lambda_platforms("3.11", "x86_64")[0] == "manylinux_2_26_x86_64"  # Amazon Linux 2
     assert "--python-version" not in builder.pip_command(["x"], Path("/out"), None)  # --local: this interpreter
+
+
+def test_bytecode_is_compiled_only_by_an_interpreter_of_the_runtimes_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert builder.bytecode_compiler(None) == sys.executable  # --local
+    assert builder.bytecode_compiler(builder.Target(here, "arm64", ())) == sys.executable
+    monkeypatch.setenv("PATH", "")  # no python3.99 anywhere: no bytecode rather than the wrong version's
+    assert builder.bytecode_compiler(builder.Target("3.99", "arm64", ())) is None
+    # A python3.99 on PATH that is another version (a version manager's shim): not taken either.
+    shim = tmp_path / "python3.99"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert builder.bytecode_compiler(builder.Target("3.99", "arm64", ())) is None
+
+
+def test_a_build_without_the_lock_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    with pytest.raises(builder.BuildError, match=r"no requirements\.lock in .*: deploy/lock\.sh writes it"):
+        builder.build(tmp_path / "out", None, root=tmp_path)
 
 
 def test_the_sources_are_the_package_trees_whole_without_tests_caches_or_bot_local(tmp_path: Path) -> None:
@@ -178,8 +204,10 @@ def test_a_failed_pip_run_names_the_requirement_and_leaves_nothing_behind(tmp_pa
     runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     line = one_error_line(result)
     assert "pip could not install the runtime dependencies for python3.13 arm64" in line
-    missing = re.search(r"No matching distribution found for (\S+)", line)
-    assert missing and missing.group(1) in runtime, line
+    missing = re.search(
+        r"No matching distribution found for ([A-Za-z0-9_.-]+)==\S+ \(the version requirements\.lock pins\)", line
+    )
+    assert missing and any(r.startswith(missing.group(1)) for r in runtime), line
     assert list((tmp_path / "out").iterdir()) == []  # no half-built package, no staging directory
 
 
@@ -286,7 +314,36 @@ def test_the_package_holds_the_runtime_dependencies_the_sources_and_nothing_else
 
     expected = {name for name in sources(ROOT) if name.endswith(".py")}
     assert sources(out) == expected  # every source, subpackages included; no py.typed, no caches
-    assert not list(out.glob("bot/**/__pycache__")) and not (out / "bot" / "local").exists()
+    assert not (out / "bot" / "local").exists()
+    # The versions CI tests: every distribution in the package at the version the lock pins.
+    pinned = dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", (ROOT / "requirements.lock").read_text(), re.MULTILINE))
+    pinned = {canonicalize_name(name): version for name, version in pinned.items()}
+    for dist in metadata.distributions(path=[str(out)]):
+        assert dist.version == pinned[canonicalize_name(dist.metadata["Name"])], dist.metadata["Name"]
+
+
+def pyc_flags(pyc: Path) -> int:
+    """The flags word of a .pyc header (PEP 552): bit 0 hash-based, bit 1 checked against the source."""
+    return int.from_bytes(pyc.read_bytes()[4:8], "little")
+
+
+@pytest.mark.slow
+def test_every_module_ships_bytecode_that_the_runtime_never_checks_against_its_source(
+    package: tuple[Path, str],
+) -> None:
+    out, _ = package
+    tag = sys.implementation.cache_tag  # --local: this interpreter's bytecode
+    modules = [
+        p
+        for top in ("bot", "commands", "slack_bolt", "slack_sdk", "boto3", "botocore")
+        for p in (out / top).rglob("*.py")
+    ]
+    assert len(modules) > 500
+    for module in modules:
+        pyc = module.parent / "__pycache__" / f"{module.stem}.{tag}.pyc"
+        assert pyc.is_file(), module
+        assert pyc_flags(pyc) == 0b01, module  # hash-based, unchecked: zip's 2 s timestamps cannot make it stale
+    assert not list(out.glob("**/tests/__pycache__"))  # the dependencies' test suites are left uncompiled
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """deploy/slack-bot.yaml's log forwarder: a function on the bot's code and table that CloudWatch Logs
-invokes, one Lambda permission and one subscription filter per group of ForwardedLogGroups (an
-Fn::ForEach loop, expanded here as the AWS::LanguageExtensions transform documents it), none of it
+invokes, one Lambda permission and one subscription filter per group of ForwardedLogGroups (five
+slots, each under a condition, evaluated here as CloudFormation documents its functions), none of it
 when the list is empty; its role grants exactly what a recorded run of logs_handler on moto calls."""
 
 from __future__ import annotations
@@ -71,67 +71,63 @@ def lint(text: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def with_default_groups(groups: str) -> str:
-    """The template text with ForwardedLogGroups defaulting to `groups` (cfn-lint expands the default)."""
+    """The template text with ForwardedLogGroups defaulting to `groups` (cfn-lint resolves the default)."""
     text = TEMPLATE.read_text()
-    declared = '  ForwardedLogGroups:\n    Type: CommaDelimitedList\n    Default: ""\n'
+    declared = '  ForwardedLogGroups:\n    Type: String\n    Default: ""\n'
     assert declared in text
     return text.replace(declared, declared.replace('""', json.dumps(groups)))
 
 
-# -- Fn::ForEach, conditions and rules, as CloudFormation documents them
+# -- conditions, rules and the slots, as CloudFormation documents them
 
 
-def substitute(node: Any, identifier: str, value: str) -> Any:
-    """One iteration of Fn::ForEach: ${Identifier} becomes the value, &{Identifier} the value without
-    its non-alphanumerics, in keys and strings alike; {"Ref": Identifier} becomes the value. A Sub
-    left with no variable is its string (the transform resolves what it can)."""
-    if isinstance(node, str):
-        stripped = re.sub(r"[^A-Za-z0-9]", "", value)
-        return node.replace(f"${{{identifier}}}", value).replace(f"&{{{identifier}}}", stripped)
-    if isinstance(node, list):
-        return [substitute(item, identifier, value) for item in node]
-    if isinstance(node, dict):
-        if node == {"Ref": identifier}:
-            return value
-        done = {substitute(k, identifier, value): substitute(v, identifier, value) for k, v in node.items()}
-        sub = done.get("Fn::Sub")
-        if len(done) == 1 and isinstance(sub, str) and "${" not in sub:
-            return sub
-        return done
-    return node
+SLOTS = 5
 
 
-def expanded_resources(groups: list[str]) -> dict[str, Any]:
-    """Resources once the loops are expanded for ForwardedLogGroups = `groups`; a logical id made twice
-    is refused, as CloudFormation refuses it."""
-    found: dict[str, Any] = {}
-    for key, value in template()["Resources"].items():
-        if not key.startswith("Fn::ForEach::"):
-            found[key] = value
+def slot_resources(values: dict[str, Any]) -> dict[str, Any]:
+    """The resources CloudFormation creates for these parameter values, each slot's group resolved."""
+    created = {}
+    for name, resource in template()["Resources"].items():
+        if "Condition" in resource and not condition(resource["Condition"], values):
             continue
-        identifier, collection, body = value
-        assert collection == {"Ref": "ForwardedLogGroups"}
-        for group in groups:
-            for name, resource in substitute(body, identifier, group).items():
-                if name in found:
-                    raise ValueError(f"{name} is made twice")
-                found[name] = resource
-    return found
+        slot = name.startswith(("ForwarderPermission", "ForwarderFilter"))
+        created[name] = resolve_groups(resource, values) if slot else resource
+    return created
+
+
+def resolve_groups(node: Any, values: dict[str, Any]) -> Any:
+    """A resource with each slot's Fn::Select of ForwardedLogGroups (alone or in an Fn::Sub's variables)
+    replaced by its value, and an Fn::Sub left with no variable but pseudo parameters turned into a string."""
+    if isinstance(node, list):
+        return [resolve_groups(item, values) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "Fn::Select" in node:
+        return evaluate(node, values)
+    sub = node.get("Fn::Sub")
+    if isinstance(sub, list):
+        text, variables = sub
+        for variable, expression in variables.items():
+            text = text.replace(f"${{{variable}}}", evaluate(expression, values))
+        return {"Fn::Sub": text}
+    return {k: resolve_groups(v, values) for k, v in node.items()}
 
 
 def parameters(**given: str) -> dict[str, Any]:
-    """Every parameter's value, its default unless given; a CommaDelimitedList split as CloudFormation
-    splits it (an empty one is [""])."""
+    """Every parameter's value, its default unless given; refused as CloudFormation refuses a value
+    that does not match the parameter's AllowedPattern."""
     values = {}
     for name, declared in template()["Parameters"].items():
         value = given.get(name, declared.get("Default", ""))
-        values[name] = value.split(",") if declared["Type"] == "CommaDelimitedList" else value
+        if "AllowedPattern" in declared and not re.fullmatch(declared["AllowedPattern"], value):
+            raise ValueError(f"{name}: {declared.get('ConstraintDescription', 'does not match')}")
+        values[name] = value
     return values
 
 
 def evaluate(node: Any, values: dict[str, Any]) -> Any:
     """A condition's or a rule's value for these parameter values (the functions the template uses)."""
-    if isinstance(node, str):
+    if isinstance(node, str | int):
         return node
     if isinstance(node, list):
         return [evaluate(item, values) for item in node]
@@ -147,6 +143,8 @@ def evaluate(node: Any, values: dict[str, Any]) -> Any:
         "Fn::Or": lambda: any(a),
         "Fn::And": lambda: all(a),
         "Fn::Join": lambda: a[0].join(a[1]),
+        "Fn::Split": lambda: a[1].split(a[0]),
+        "Fn::Select": lambda: a[1][a[0]],
         "Fn::Contains": lambda: a[1] in a[0],
         "Fn::EachMemberEquals": lambda: all(item == a[1] for item in a[0]),
     }
@@ -170,18 +168,17 @@ def refused_by_the_rules(values: dict[str, Any]) -> list[str]:
 # -- the template
 
 
-def test_cfn_lint_finds_nothing_with_no_groups_or_two(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cfn_lint_finds_nothing_with_no_groups_two_or_five(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lint(TEMPLATE.read_text(), monkeypatch) == []
-    # cfn-lint expands the loop for the default: with two groups, every reference and DependsOn resolves
+    # cfn-lint resolves the conditions for the default: every reference and DependsOn holds
     assert lint(with_default_groups(",".join(GROUPS)), monkeypatch) == []
+    assert lint(with_default_groups(",".join(f"/g/{i}" for i in range(SLOTS))), monkeypatch) == []
 
 
-def test_two_groups_that_differ_only_in_punctuation_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    colliding = ["/aws/lambda/orders-api", "/aws/lambda/orders_api"]
-    with pytest.raises(ValueError, match="ForwarderPermissionawslambdaordersapi is made twice"):
-        expanded_resources(colliding)
-    (error,) = lint(with_default_groups(",".join(colliding)), monkeypatch)
-    assert "Duplicate ForwarderPermissionawslambdaordersapi" in error
+def test_a_plain_sam_transform_without_language_extensions() -> None:
+    # `sam package` and `sam deploy` crash on Fn::ForEach unless given --language-extensions
+    assert template()["Transform"] == "AWS::Serverless-2016-10-31"
+    assert not any(name.startswith("Fn::") for name in template()["Resources"])
 
 
 def test_the_handler_the_template_names_is_the_forwarders_entry_point() -> None:
@@ -223,10 +220,13 @@ def test_retries_are_bounded_and_a_retried_batch_is_still_remembered() -> None:
     assert "ReservedConcurrentExecutions" not in props
 
 
-def test_two_groups_make_a_permission_and_a_filter_each_scoped_to_that_group(moto: str) -> None:
-    resources = expanded_resources(GROUPS)
+@pytest.mark.parametrize("count", [1, 2, SLOTS])
+def test_each_group_gets_a_permission_and_a_filter_scoped_to_it(moto: str, count: int) -> None:
+    groups = [*GROUPS, "/ecs/api", "/ecs/worker", "/aws/lambda/billing"][:count]
+    values = parameters(ForwardedLogGroups=",".join(groups), ForwardedLogsChannel=CHANNEL)
+    resources = slot_resources(values)
     logs = boto3.client("logs")
-    for group in GROUPS:
+    for group in groups:
         logs.create_log_group(logGroupName=group)
     arns = {g["logGroupName"]: g["arn"] for g in logs.describe_log_groups()["logGroups"]}
     pseudo = {"AWS::Partition": "aws", "AWS::Region": logs.meta.region_name, "AWS::AccountId": "123456789012"}
@@ -234,12 +234,10 @@ def test_two_groups_make_a_permission_and_a_filter_each_scoped_to_that_group(mot
     of_forwarder = {k: r for k, r in resources.items() if FORWARDER in references(r)}
     permissions = {k: r for k, r in of_forwarder.items() if r["Type"] == "AWS::Lambda::Permission"}
     filters = {k: r for k, r in of_forwarder.items() if r["Type"] == "AWS::Logs::SubscriptionFilter"}
-    assert set(permissions) == {"ForwarderPermissionawslambdaorders", "ForwarderPermissionecsweb"}
-    assert set(filters) == {"ForwarderFilterawslambdaorders", "ForwarderFilterecsweb"}
-    for group in GROUPS:
-        suffix = re.sub(r"[^A-Za-z0-9]", "", group)
-        permission = permissions[f"ForwarderPermission{suffix}"]
-        props = permission["Properties"]
+    assert set(permissions) == {f"ForwarderPermission{i + 1}" for i in range(count)}
+    assert set(filters) == {f"ForwarderFilter{i + 1}" for i in range(count)}
+    for slot, group in enumerate(groups, start=1):
+        props = permissions[f"ForwarderPermission{slot}"]["Properties"]
         assert props["Action"] == "lambda:InvokeFunction"
         assert props["FunctionName"] == {"Fn::GetAtt": [FORWARDER, "Arn"]}
         assert props["Principal"] == "logs.amazonaws.com"
@@ -247,17 +245,15 @@ def test_two_groups_make_a_permission_and_a_filter_each_scoped_to_that_group(mot
         source = re.sub(r"\$\{([^}]+)\}", lambda m: pseudo[m[1]], props["SourceArn"]["Fn::Sub"])
         assert source == arns[group].removesuffix(":*") + ":*"  # that group's events, no other's
 
-        subscription = filters[f"ForwarderFilter{suffix}"]
-        assert subscription["DependsOn"] == f"ForwarderPermission{suffix}"  # CloudWatch test-invokes on create
+        subscription = filters[f"ForwarderFilter{slot}"]
+        assert subscription["DependsOn"] == f"ForwarderPermission{slot}"  # CloudWatch test-invokes on create
         assert subscription["Properties"] == {
             "LogGroupName": group,
             "FilterName": FILTER_NAME,
             "FilterPattern": {"Ref": "ForwardedLogsFilterPattern"},
             "DestinationArn": {"Fn::GetAtt": [FORWARDER, "Arn"]},
         }
-    values = parameters(ForwardedLogGroups=",".join(GROUPS), ForwardedLogsChannel=CHANNEL)
     assert condition(CONDITION, values)
-    assert all(r["Condition"] == CONDITION for r in [*permissions.values(), *filters.values()])
     assert refused_by_the_rules(values) == []
 
 
@@ -274,13 +270,11 @@ def forwarder_related(resources: dict[str, Any]) -> set[str]:
 
 def test_with_the_empty_default_nothing_forwarder_related_is_created() -> None:
     values = parameters()
-    assert values["ForwardedLogGroups"] == [""]  # what CloudFormation passes for an empty list
-    resources = expanded_resources(values["ForwardedLogGroups"])  # the loop still runs once, for ""
-    related = forwarder_related(resources)
-    assert {FORWARDER, "LogForwarderLogs", "ForwarderPermission", "ForwarderFilter"} <= related
+    assert values["ForwardedLogGroups"] == ""
+    related = forwarder_related(template()["Resources"])
+    assert {FORWARDER, "LogForwarderLogs", "ForwarderPermission1", f"ForwarderFilter{SLOTS}"} <= related
     assert not condition(CONDITION, values)
-    for name in related:
-        assert resources[name].get("Condition") == CONDITION, f"{name} is created without forwarded groups"
+    assert not related & set(slot_resources(values)), "created without forwarded groups"
     outputs = template()["Outputs"]
     for name, output in outputs.items():
         if references(output) & related:
@@ -288,16 +282,15 @@ def test_with_the_empty_default_nothing_forwarder_related_is_created() -> None:
     assert refused_by_the_rules(values) == []  # and no rule stops a stack without a forwarder
 
 
-@pytest.mark.parametrize(
-    ("given", "refusal"),
-    [
-        ({"ForwardedLogGroups": "/aws/lambda/orders"}, "need ForwardedLogsChannel or ForwardedLogsRoutes"),
-        ({"ForwardedLogGroups": "/aws/lambda/orders,", "ForwardedLogsChannel": CHANNEL}, "an empty entry"),
-    ],
-)
-def test_groups_with_nowhere_to_go_or_a_stray_comma_are_refused(given: dict[str, str], refusal: str) -> None:
-    (refused,) = refused_by_the_rules(parameters(**given))
-    assert refusal in refused
+def test_groups_with_nowhere_to_go_are_refused() -> None:
+    (refused,) = refused_by_the_rules(parameters(ForwardedLogGroups="/aws/lambda/orders"))
+    assert "need ForwardedLogsChannel or ForwardedLogsRoutes" in refused
+
+
+@pytest.mark.parametrize("groups", ["/aws/lambda/orders,", ",/ecs/web", "/a,,/b", ",".join(["/g"] * (SLOTS + 1))])
+def test_a_stray_comma_or_a_sixth_group_is_refused_by_the_parameter(groups: str) -> None:
+    with pytest.raises(ValueError, match="up to five log group names, comma-separated, no empty entry"):
+        parameters(ForwardedLogGroups=groups, ForwardedLogsChannel=CHANNEL)
 
 
 def test_every_action_is_real_known_and_scoped_to_a_resource() -> None:

@@ -205,6 +205,16 @@ def test_expired_records_are_gone_for_every_reader(store: Store) -> None:
     assert (store.get("ns", "old").value, store.get("ns", "new").value) == (4, 2)  # type: ignore[union-attr]
 
 
+def test_a_claimed_record_keeps_its_expiry(store: Store) -> None:
+    expires_at = time.time() + 2  # room for the claim on a loaded machine
+    store.put("ns", "lease", "free", expires_at=expires_at)
+    assert store.claim("ns", "lease", "free", "taken")
+    assert store.get("ns", "lease").value == "taken"  # type: ignore[union-attr]
+    time.sleep(max(0.0, expires_at - time.time()) + 0.05)  # past a fixed instant, not a race
+    assert store.get("ns", "lease") is None
+    assert store.items("ns") == []
+
+
 def test_delete_and_items_in_key_order_up_to_a_limit(store: Store) -> None:
     for key in ("b", "a", "c"):
         store.put("ns", key, key.upper())
