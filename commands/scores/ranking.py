@@ -1,4 +1,4 @@
-"""The board from a stored history: ranks, deltas, lead changes, the freeze rule, team colours. Pure.
+"""The board from a stored history: ranks, deltas, lead changes, the freeze rule. Pure.
 
 Everything a table or a chart shows is computed from one `Snapshot` (the history up to `as_of`), so
 the table and the chart of a reply can never disagree.
@@ -7,11 +7,12 @@ the table and the chart of a reply can never disagree.
 from __future__ import annotations
 
 import bisect
-import colorsys
-import hashlib
+import heapq
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from commands.scores.palette import colour_for
 
 Points = tuple[tuple[float, float], ...]  # (at, value), oldest first
 
@@ -29,6 +30,12 @@ class Snapshot:
     series: Mapping[str, Points]  # team -> its samples at or before as_of
     marks: tuple[Mark, ...] = ()
     frozen: bool = False
+    colours: Mapping[str, str] = field(default_factory=dict)  # as stored with the game
+
+    def colour(self, team: str) -> str:
+        """The team's stored colour; for a history kept before colours were, one by its place in the series."""
+        stored = self.colours.get(team)
+        return stored if stored else colour_for(list(self.series).index(team) if team in self.series else 0)
 
     @property
     def times(self) -> list[float]:
@@ -99,17 +106,39 @@ def standings(snapshot: Snapshot, period: float) -> list[Standing]:
     return rows
 
 
+def _samples(team: str, points: Points) -> Iterator[tuple[float, str, float]]:
+    return ((at, team, value) for at, value in points)
+
+
+def _updates(series: Mapping[str, Points]) -> Iterator[tuple[float, list[tuple[str, float]]]]:
+    """Every poll time, oldest first, with the (team, value) samples taken at it: one merge of the series
+    keyed on the time alone, so a team's samples keep their stored order and its last at a time counts."""
+    merged = heapq.merge(*(_samples(team, points) for team, points in series.items()), key=lambda s: s[0])
+    for at, group in itertools.groupby(merged, key=lambda sample: sample[0]):
+        yield at, [(team, value) for _, team, value in group]
+
+
 def leaders(series: Mapping[str, Points]) -> list[tuple[float, str]]:
-    """The leader after each poll. On a tie for first the leader so far keeps the lead."""
+    """The leader after each poll. On a tie for first the leader so far keeps the lead.
+
+    One pass over the samples with a heap of (value, name) and stale entries dropped as they surface,
+    instead of ranking every team at every poll time: the same answer as `ranking_at` gives."""
     out: list[tuple[float, str]] = []
-    times = sorted({at for points in series.values() for at, _ in points})
-    for at in times:
-        ranked = ranking_at(series, at)
-        top = [team for rank, team, _ in ranked if rank == 1]
-        if not top:
-            continue
-        current = out[-1][1] if out else None
-        out.append((at, current if current in top else top[0]))
+    current: dict[str, float] = {}
+    heap: list[tuple[float, str, str]] = []
+    leader: str | None = None
+    for at, samples in _updates(series):
+        for team, value in samples:
+            current[team] = value  # a team sampled twice at one time: the last sample counts, as in value_at
+        for team, value in samples:
+            if current[team] == value:
+                heapq.heappush(heap, (-value, team.casefold(), team))
+        while heap and current[heap[0][2]] != -heap[0][0]:
+            heapq.heappop(heap)
+        best = -heap[0][0]
+        if leader is None or current[leader] != best:
+            leader = heap[0][2]
+        out.append((at, leader))
     return out
 
 
@@ -123,20 +152,18 @@ def lead_changes(series: Mapping[str, Points]) -> list[LeadChange]:
 
 
 def rank_history(series: Mapping[str, Points], teams: Sequence[str]) -> dict[str, list[tuple[float, int]]]:
-    """Each team's rank after every poll, for a bump chart."""
+    """Each team's rank after every poll, for a bump chart: one pass, the values kept sorted, a rank
+    being one more than the number of values above it (shared ranks as in `ranking_at`)."""
     out: dict[str, list[tuple[float, int]]] = {team: [] for team in teams}
-    for at in sorted({at for points in series.values() for at, _ in points}):
-        for rank, team, _ in ranking_at(series, at):
-            if team in out:
-                out[team].append((at, rank))
+    current: dict[str, float] = {}
+    ordered: list[float] = []
+    for at, samples in _updates(series):
+        for team, value in samples:
+            if team in current:
+                del ordered[bisect.bisect_left(ordered, current[team])]
+            current[team] = value
+            bisect.insort(ordered, value)
+        for team, ranks in out.items():
+            if team in current:
+                ranks.append((at, len(ordered) - bisect.bisect_right(ordered, current[team]) + 1))
     return out
-
-
-def team_colour(team: str) -> str:
-    """A colour that depends on the name alone, so a team keeps it whatever the order or the other teams."""
-    digest = hashlib.sha256(team.encode()).digest()
-    hue = int.from_bytes(digest[:4], "big") / 2**32
-    lightness = (0.36, 0.46, 0.56)[digest[4] % 3]
-    saturation = (0.65, 0.85)[digest[5] % 2]
-    r, g, b = colorsys.hls_to_rgb(hue, lightness, saturation)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
