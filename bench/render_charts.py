@@ -93,13 +93,18 @@ def plain(snapshot: Snapshot, rank: bool) -> bytes:
     return out.getvalue()
 
 
-def measure(render: Callable[[], bytes], runs: int) -> tuple[float, int]:
-    times, size = [], 0
+def measure(ours: Callable[[], bytes], theirs: Callable[[], bytes], runs: int) -> tuple[float, float, float, int, int]:
+    """Median times of each and the median of the ratios of runs taken in turn: on a shared machine
+    a burst of load then falls on both sides of a ratio, not on one."""
+    pairs, sizes = [], (0, 0)
     for _ in range(runs):
         started = time.perf_counter()
-        size = len(render())
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), size
+        ours_size = len(ours())
+        middle = time.perf_counter()
+        sizes = (ours_size, len(theirs()))
+        pairs.append((middle - started, time.perf_counter() - middle))
+    ratio = statistics.median(a / b for a, b in pairs)
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs), ratio, *sizes
 
 
 def main() -> int:
@@ -109,16 +114,19 @@ def main() -> int:
     parser.add_argument("--png", type=Path)
     args = parser.parse_args()
     tz, spec = ZoneInfo("UTC"), ChartSpec(top=50, rank=args.rank)
-    print(f"median of {args.runs} runs, 1600 px wide{', with the bump chart' if args.rank else ''}")
+    print(f"median of {args.runs} runs taken in turn, 1600 px wide{', with the bump chart' if args.rank else ''}")
     print(f"{'teams':>5} {'samples':>7} {'ours ms':>8} {'plain ms':>8} {'ratio':>6} {'ours KiB':>8} {'plain KiB':>9}")
     for teams, samples in SIZES:
         snapshot = game(teams, samples)
         render_chart(snapshot, tz, spec), plain(snapshot, args.rank)  # warm up: fonts, caches
-        ours = measure(lambda s=snapshot: render_chart(s, tz, spec), args.runs)  # type: ignore[misc]
-        theirs = measure(lambda s=snapshot: plain(s, args.rank), args.runs)  # type: ignore[misc]
+        ours, theirs, ratio, ours_size, their_size = measure(
+            lambda s=snapshot: render_chart(s, tz, spec),  # type: ignore[misc]
+            lambda s=snapshot: plain(s, args.rank),  # type: ignore[misc]
+            args.runs,
+        )
         print(
-            f"{teams:5} {samples:7} {ours[0] * 1000:8.0f} {theirs[0] * 1000:8.0f} {ours[0] / theirs[0]:6.2f}"
-            f" {ours[1] / 1024:8.1f} {theirs[1] / 1024:9.1f}"
+            f"{teams:5} {samples:7} {ours * 1000:8.0f} {theirs * 1000:8.0f} {ratio:6.2f}"
+            f" {ours_size / 1024:8.1f} {their_size / 1024:9.1f}"
         )
         if args.png:
             args.png.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,8 @@ def _fitted(renderer: RendererAgg, name: str, max_px: float, bold: bool = False,
     def width(candidate: str) -> float:
         return float(renderer.get_text_width_height_descent(candidate + suffix, prop, ismath=False)[0])
 
-    if width(text) > max_px:
+    em_px = MIN_POINTS * DPI / 72
+    if len(text + suffix) * em_px * 1.2 > max_px and width(text) > max_px:  # measured only when it may not fit
         text = text.removesuffix("…")
         while len(text) > 1 and width(text + "…") > max_px:
             text = text[:-1]
@@ -248,10 +249,10 @@ def _top_list(ax: Axes, ranked: list[tuple[int, str, float]], colours: dict[str,
     fmt = amount_format(values)
     ax.bar_label(bars, [f"{v:{fmt}}" for v in values], padding=3, fontsize=MIN_POINTS)
     renderer = ax.get_figure().canvas.get_renderer()  # type: ignore[union-attr]
-    ax.set_yticks(range(len(teams)), [_fitted(renderer, t, NAME_PX) for t in teams], fontsize=MIN_POINTS)
-    ax.tick_params(axis="y", pad=20, length=0)
-    ax.tick_params(axis="x", labelsize=MIN_POINTS)
     swatch_at = blended_transform_factory(ax.transAxes, ax.transData)
+    for row, team in enumerate(teams):  # texts, not tick labels: a Tick is five artists, and costs as much
+        name = _fitted(renderer, team, NAME_PX)
+        ax.text(-0.14, row, name, transform=swatch_at, fontsize=MIN_POINTS, ha="right", va="center", gid="name")
     ax.scatter(
         [-0.07] * len(teams),
         range(len(teams)),
@@ -268,6 +269,7 @@ def _top_list(ax: Axes, ranked: list[tuple[int, str, float]], colours: dict[str,
     ax.set_title("Now", loc="left", fontsize=MIN_POINTS + 2)
     ax.axvline(0, color="#999999", lw=0.6)
     ax.xaxis.set_visible(False)  # the values are on the bars
+    ax.yaxis.set_visible(False)
 
 
 def png(fig: Figure) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from commands.scores.palette import colour_for
@@ -106,37 +106,42 @@ def standings(snapshot: Snapshot, period: float) -> list[Standing]:
     return rows
 
 
-def _samples(team: str, points: Points) -> Iterator[tuple[float, str, float]]:
-    return ((at, team, value) for at, value in points)
-
-
-def _updates(series: Mapping[str, Points]) -> Iterator[tuple[float, list[tuple[str, float]]]]:
-    """Every poll time, oldest first, with the (team, value) samples taken at it: one merge of the series
-    keyed on the time alone, so a team's samples keep their stored order and its last at a time counts."""
-    merged = heapq.merge(*(_samples(team, points) for team, points in series.items()), key=lambda s: s[0])
-    for at, group in itertools.groupby(merged, key=lambda sample: sample[0]):
-        yield at, [(team, value) for _, team, value in group]
+def _updates(series: Mapping[str, Points]) -> list[tuple[float, list[tuple[str, float]]]]:
+    """Every poll time, oldest first, with the (team, value) samples taken at it, a team's in their stored
+    order (so its last at a time counts, as in `value_at`): one pass over the samples, one sort of the times."""
+    by_time: dict[float, list[tuple[str, float]]] = {}
+    for team, points in series.items():
+        for at, value in points:
+            found = by_time.get(at)
+            if found is None:
+                by_time[at] = [(team, value)]
+            else:
+                found.append((team, value))
+    return sorted(by_time.items())
 
 
 def leaders(series: Mapping[str, Points]) -> list[tuple[float, str]]:
     """The leader after each poll. On a tie for first the leader so far keeps the lead.
 
-    One pass over the samples with a heap of (value, name) and stale entries dropped as they surface,
-    instead of ranking every team at every poll time: the same answer as `ranking_at` gives."""
+    One pass over the samples with a heap of (value, name), an entry pushed when a team's value
+    changes and dropped when it surfaces stale, instead of ranking every team at every poll time:
+    the same answer as `ranking_at` gives."""
     out: list[tuple[float, str]] = []
     current: dict[str, float] = {}
+    names = {team: team.casefold() for team in series}
     heap: list[tuple[float, str, str]] = []
-    leader: str | None = None
+    leader = ""
     for at, samples in _updates(series):
+        changed = []
         for team, value in samples:
-            current[team] = value  # a team sampled twice at one time: the last sample counts, as in value_at
-        for team, value in samples:
-            if current[team] == value:
-                heapq.heappush(heap, (-value, team.casefold(), team))
-        while heap and current[heap[0][2]] != -heap[0][0]:
+            if current.get(team) != value:
+                current[team] = value
+                changed.append(team)
+        for team in changed:  # an entry whose value is current is never popped: no need to push it again
+            heapq.heappush(heap, (-current[team], names[team], team))
+        while current[heap[0][2]] != -heap[0][0]:
             heapq.heappop(heap)
-        best = -heap[0][0]
-        if leader is None or current[leader] != best:
+        if not leader or current[leader] != -heap[0][0]:
             leader = heap[0][2]
         out.append((at, leader))
     return out

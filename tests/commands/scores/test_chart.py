@@ -107,7 +107,8 @@ def test_the_top_list_is_in_rank_order_green_or_red_with_values_and_colour_swatc
     assert [bar.get_gid() for bar in bars] == ["Beta", "Alpha", "Delta $$", "Gamma"]
     assert [bar.get_width() for bar in bars] == [180.0, 10.0, 9.0, -45.0]
     assert [to_hex(bar.get_facecolor()) for bar in bars] == [GREEN, GREEN, GREEN, RED]
-    assert [t.get_text() for t in bars_ax.texts] == ["180", "10", "9", "-45"]  # one format for the column
+    assert [t.get_text() for t in bars_ax.texts if t.get_gid() == "name"] == ["Beta", "Alpha", r"Delta \$\$", "Gamma"]
+    assert [t.get_text() for t in bars_ax.texts if not t.get_gid()] == ["180", "10", "9", "-45"]  # one format
     (swatches,) = bars_ax.collections
     order = ("Beta", "Alpha", "Delta $$", "Gamma")
     assert [to_hex(c) for c in swatches.get_facecolors()] == [COLOURS[t] for t in order]
