@@ -14,9 +14,10 @@ is what makes it faster than `plt.subplots` + `tight_layout` (see bench/render_c
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from commands.scores.layout import rank_ticks, spread, time_ticks
 from commands.scores.palette import MUTED, distinct
@@ -80,6 +81,15 @@ def _fitted(renderer: RendererAgg, name: str, max_px: float, bold: bool = False,
     return text.replace("$", r"\$") + suffix
 
 
+def _columns(points: Sequence[tuple[float, float]], since: float) -> tuple[Any, Any]:
+    """The points at or after `since` as two arrays, times as matplotlib's date numbers."""
+    import numpy as np
+
+    table = np.asarray(points, dtype=float).reshape(-1, 2)
+    kept = table[table[:, 0] >= since]
+    return kept[:, 0] / 86400.0, kept[:, 1]
+
+
 def amount_format(values: list[float]) -> str:
     """One format for a column of amounts: two decimals for all when any has cents, else none."""
     return ",.2f" if any(v != int(v) for v in values) else ",.0f"
@@ -119,11 +129,11 @@ def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     fig.text(LEFT, 1 - frac(12), f"{_short(snapshot.game, 40)}: profit by team", fontsize=TITLE_POINTS, va="top")
 
     for team in reversed(teams):  # the leader drawn last, on top
-        points = [(at, v) for at, v in snapshot.series[team] if at >= since]
+        at, value = _columns(snapshot.series[team], since)
         colour = colours.get(team, MUTED)
         lines_ax.plot(
-            [_x(at) for at, _ in points],
-            [v for _, v in points],
+            at,
+            value,
             color=colour,
             lw=2.2 if team in colours else 1.0,
             zorder=3 if team in colours else 2,
@@ -142,11 +152,11 @@ def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     if spec.rank:
         rank_ax = fig.add_axes((LEFT, bottom, LINES_RIGHT - LEFT, frac(RANK_PX - 24)), sharex=lines_ax)
         for team, ranks in reversed(rank_history(snapshot.series, teams).items()):
-            kept = [(at, r) for at, r in ranks if at >= since]
+            at, rank = _columns(ranks, since)
             colour = colours.get(team, MUTED)
             rank_ax.plot(
-                [_x(at) for at, _ in kept],
-                [r for _, r in kept],
+                at,
+                rank,
                 color=colour,
                 lw=2.2 if team in colours else 1.0,
                 zorder=3 if team in colours else 2,

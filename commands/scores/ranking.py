@@ -7,10 +7,10 @@ the table and the chart of a reply can never disagree.
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from commands.scores.palette import colour_for
 
@@ -106,44 +106,45 @@ def standings(snapshot: Snapshot, period: float) -> list[Standing]:
     return rows
 
 
-def _updates(series: Mapping[str, Points]) -> list[tuple[float, list[tuple[str, float]]]]:
-    """Every poll time, oldest first, with the (team, value) samples taken at it, a team's in their stored
-    order (so its last at a time counts, as in `value_at`): one pass over the samples, one sort of the times."""
-    by_time: dict[float, list[tuple[str, float]]] = {}
-    for team, points in series.items():
-        for at, value in points:
-            found = by_time.get(at)
-            if found is None:
-                by_time[at] = [(team, value)]
-            else:
-                found.append((team, value))
-    return sorted(by_time.items())
+def _grid(series: Mapping[str, Points]) -> tuple[list[float], list[str], Any]:
+    """The history as a matrix: a row per poll time (oldest first), a column per team (in the ranking's
+    tie order), each cell the team's value as it stood then (its last sample at or before), NaN before
+    its first. numpy, imported here: the chart needs it and has it (matplotlib's), the poller does not."""
+    import numpy as np
+
+    teams = sorted(series, key=lambda team: (team.casefold(), team))
+    columns = [np.asarray(series[team], dtype=float).reshape(-1, 2) for team in teams]
+    times = np.unique(np.concatenate([c[:, 0] for c in columns])) if columns else np.empty(0)
+    grid = np.full((len(times), len(teams)), -1, dtype=np.int64)  # the row of the sample that stands
+    values = np.full((len(times), len(teams)), np.nan)
+    for j, column in enumerate(columns):
+        last = np.append(column[1:, 0] != column[:-1, 0], True)  # of samples at one time, the last counts
+        rows = np.searchsorted(times, column[last, 0])
+        grid[rows, j] = rows
+        values[rows, j] = column[last, 1]
+    np.maximum.accumulate(grid, axis=0, out=grid)  # carry each value forward to the next sample
+    standing = np.where(grid >= 0, values[np.maximum(grid, 0), np.arange(len(teams))], np.nan)
+    return times.tolist(), teams, standing
 
 
 def leaders(series: Mapping[str, Points]) -> list[tuple[float, str]]:
     """The leader after each poll. On a tie for first the leader so far keeps the lead.
 
-    One pass over the samples with a heap of (value, name), an entry pushed when a team's value
-    changes and dropped when it surfaces stale, instead of ranking every team at every poll time:
-    the same answer as `ranking_at` gives."""
+    The first place at every poll from one matrix (`_grid`) instead of ranking every team at every
+    poll time: the same answer as `ranking_at` gives, a few times faster."""
+    import numpy as np
+
+    times, teams, standing = _grid(series)
+    if not times:
+        return []
+    top = standing == np.nanmax(standing, axis=1)[:, None]  # NaN is never equal: teams not yet on the board
+    first = top.argmax(axis=1).tolist()  # columns are in tie order: the first of the tied
     out: list[tuple[float, str]] = []
-    current: dict[str, float] = {}
-    names = {team: team.casefold() for team in series}
-    heap: list[tuple[float, str, str]] = []
-    leader = ""
-    for at, samples in _updates(series):
-        changed = []
-        for team, value in samples:
-            if current.get(team) != value:
-                current[team] = value
-                changed.append(team)
-        for team in changed:  # an entry whose value is current is never popped: no need to push it again
-            heapq.heappush(heap, (-current[team], names[team], team))
-        while current[heap[0][2]] != -heap[0][0]:
-            heapq.heappop(heap)
-        if not leader or current[leader] != -heap[0][0]:
-            leader = heap[0][2]
-        out.append((at, leader))
+    leader = -1
+    for row, at in enumerate(times):
+        if leader < 0 or not top[row, leader]:
+            leader = first[row]
+        out.append((at, teams[leader]))
     return out
 
 
@@ -157,18 +158,25 @@ def lead_changes(series: Mapping[str, Points]) -> list[LeadChange]:
 
 
 def rank_history(series: Mapping[str, Points], teams: Sequence[str]) -> dict[str, list[tuple[float, int]]]:
-    """Each team's rank after every poll, for a bump chart: one pass, the values kept sorted, a rank
-    being one more than the number of values above it (shared ranks as in `ranking_at`)."""
+    """Each team's rank after every poll, for a bump chart: every rank at once from one matrix (`_grid`),
+    shared ranks as in `ranking_at` (a rank is the first place of the run of equal values it is in)."""
+    import numpy as np
+
     out: dict[str, list[tuple[float, int]]] = {team: [] for team in teams}
-    current: dict[str, float] = {}
-    ordered: list[float] = []
-    for at, samples in _updates(series):
-        for team, value in samples:
-            if team in current:
-                del ordered[bisect.bisect_left(ordered, current[team])]
-            current[team] = value
-            bisect.insort(ordered, value)
-        for team, ranks in out.items():
-            if team in current:
-                ranks.append((at, len(ordered) - bisect.bisect_right(ordered, current[team]) + 1))
+    times, columns, standing = _grid(series)
+    if not times:
+        return out
+    order = np.argsort(-standing, axis=1, kind="stable")  # best first, NaN (not on the board) last
+    ordered = np.take_along_axis(standing, order, axis=1)
+    new_run = np.ones(ordered.shape, dtype=bool)
+    new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    starts = np.where(new_run, np.arange(len(columns)), 0)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.maximum.accumulate(starts, axis=1) + 1, axis=1)
+    at = np.asarray(times)
+    index = {team: j for j, team in enumerate(columns)}
+    for team in out:
+        if team in index:
+            on_board = ~np.isnan(standing[:, index[team]])
+            out[team] = list(zip(at[on_board].tolist(), ranks[on_board, index[team]].tolist(), strict=True))
     return out

@@ -101,6 +101,13 @@ def test_the_one_pass_leaders_and_ranks_equal_reranking_at_every_poll(seed: int)
     assert rank_history(series, some) == _ranks_by_reranking(series, some)
 
 
+def test_of_two_samples_at_one_time_the_last_counts_as_in_ranking_at() -> None:
+    series = {"A": ((0.0, 1.0), (1.0, 5.0), (1.0, 2.0)), "B": ((1.0, 3.0),), "C": ((0.0, -0.0), (1.0, 0.0))}
+    assert leaders(series) == _leaders_by_reranking(series) == [(0.0, "A"), (1.0, "B")]
+    assert rank_history(series, ["A", "C"]) == _ranks_by_reranking(series, ["A", "C"])
+    assert leaders({}) == [] and rank_history({}, ["A"]) == {"A": []}
+
+
 def test_lead_changes_of_a_long_game_equal_reranking() -> None:
     rng = random.Random(7)
     series = {}
