@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 from bot.command import CommandContext, CommandError, SlashCommand, require_admin
 from bot.reply import Reply
 from commands.scores.archive import archive_game
-from commands.scores.board import board_reply, chart_reply, export_reply
+from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
 from commands.scores.fetch import FetchError, UrlRules, check_url
 from commands.scores.history import (
@@ -38,6 +41,7 @@ from commands.scores.parse import (
     parse,
 )
 from commands.scores.poller import JOB, LAMBDA_ENTRY, run_tick
+from commands.scores.ranking import Snapshot
 
 
 def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) -> Reply:
@@ -71,6 +75,12 @@ def stop(request: StopPolling, ctx: CommandContext) -> Reply:
     return Reply(f"Stopped polling `{name}`. Its history stays: `/scores {name}`, `/scores export {name}`.")
 
 
+def post_chart(snapshot: Snapshot, spec: ChartSpec, ctx: CommandContext, delivered: bool) -> None:
+    """After the table: the chart of the same snapshot, in the same channel (not if the table was refused)."""
+    if delivered and ctx.post is not None:
+        ctx.post(ctx.channel_id, chart_alone(snapshot, ctx.settings.timezone, spec))
+
+
 def handle(text: str, ctx: CommandContext) -> Reply:
     options = ScoresOptions.from_settings(ctx.settings)
     tz, now = ctx.settings.timezone, ctx.now()
@@ -102,7 +112,12 @@ def handle(text: str, ctx: CommandContext) -> Reply:
         return archive_game(snapshot, ctx, options)
     if isinstance(request, DrawChart):
         spec = ChartSpec(request.top, request.since.timestamp() if request.since else None, request.rank)
-        return chart_reply(snapshot, tz, options, spec)
+        board = board_reply(snapshot, tz, options)
+        if ctx.post is None or not snapshot.series:
+            return chart_reply(snapshot, tz, options, spec) if snapshot.series else board
+        # The table goes out at once; the chart, which takes a second or two to draw, follows it.
+        return replace(board, afterwards=partial(post_chart, snapshot, spec))
+
     assert isinstance(request, ShowBoard)
     return board_reply(snapshot, tz, options, request.all)
 

@@ -14,7 +14,7 @@ from bot.slack.blocks import Cell, aligned, context, header, table
 from bot.text import escape_mrkdwn, plural
 from commands.scores.chart import ChartSpec, render_chart
 from commands.scores.options import ScoresOptions
-from commands.scores.ranking import Snapshot, Standing, standings
+from commands.scores.ranking import Snapshot, Standing, baseline, standings
 
 DEFAULT_TOP = 20
 HEADINGS = ("#", "Team", "Profit", "Change", "Move")
@@ -46,7 +46,15 @@ def _when(at: float, tz: tzinfo) -> str:
 
 def caption(snapshot: Snapshot, tz: tzinfo, period: float) -> str:
     frozen = " — *frozen*: the board as at the freeze" if snapshot.frozen else ""
-    return f"As of {_when(snapshot.as_of, tz)}; change and move over the last {period / 60:g} min{frozen}."
+    since = baseline(snapshot, period)
+    if since is None:
+        measured = "the first poll: change and move start with the next"
+    elif since == snapshot.as_of - period:
+        measured = f"change and move over the last {period / 60:g} min"
+    else:
+        clock = datetime.fromtimestamp(since, tz).strftime("%H:%M:%S")
+        measured = f"change and move since the previous poll ({clock}) until the history spans {period / 60:g} min"
+    return f"As of {_when(snapshot.as_of, tz)}; {measured}{frozen}."
 
 
 def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple[str | Cell, ...]]:
@@ -71,19 +79,27 @@ def board_reply(snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, show_all
     return Reply(text, blocks=blocks)
 
 
+def chart_image(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Attachment:
+    image = render_chart(snapshot, tz, spec)
+    stamp = datetime.fromtimestamp(snapshot.as_of, tz).strftime("%Y%m%d-%H%M%S")
+    return Attachment(f"scores-{snapshot.game}-{stamp}.png", image, f"{snapshot.game} at {_when(snapshot.as_of, tz)}")
+
+
+def chart_alone(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Reply:
+    """The chart as a message of its own, posted after the table of the same snapshot."""
+    attachment = chart_image(snapshot, tz, spec)
+    return Reply(f"The chart of `{snapshot.game}`: {escape_mrkdwn(attachment.title)}.", files=(attachment,))
+
+
 def chart_reply(
     snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, spec: ChartSpec | None = None, note: str = ""
 ) -> Reply:
-    """The chart and the table, both from this one snapshot."""
+    """The chart and the table in one message, both from this one snapshot."""
     spec = spec or ChartSpec()
     board = board_reply(snapshot, tz, options)
     if not snapshot.series:
         return board
-    image = render_chart(snapshot, tz, spec)
-    stamp = datetime.fromtimestamp(snapshot.as_of, tz).strftime("%Y%m%d-%H%M%S")
-    attachment = Attachment(
-        f"scores-{snapshot.game}-{stamp}.png", image, f"{snapshot.game} at {_when(snapshot.as_of, tz)}"
-    )
+    attachment = chart_image(snapshot, tz, spec)
     lead = [context(escape_mrkdwn(note))] if note else []
     return Reply(
         (escape_mrkdwn(note) + "\n" if note else "") + board.text, blocks=lead + board.blocks, files=(attachment,)

@@ -93,10 +93,23 @@ def ranking_at(series: Mapping[str, Points], at: float) -> list[tuple[int, str, 
     return ranked
 
 
+def baseline(snapshot: Snapshot, period: float) -> float | None:
+    """When change and move are measured from: a period back once the history reaches that far; until
+    then the previous poll (a period back there is nothing, and every team would read "new"); None
+    at the first poll."""
+    times = snapshot.times
+    then_at = snapshot.as_of - period
+    if times and times[0] <= then_at:
+        return then_at
+    earlier = bisect.bisect_left(times, snapshot.as_of)
+    return times[earlier - 1] if earlier else None
+
+
 def standings(snapshot: Snapshot, period: float) -> list[Standing]:
     now = ranking_at(snapshot.series, snapshot.as_of)
-    then_at = snapshot.as_of - period
-    before = {team: (rank, value) for rank, team, value in ranking_at(snapshot.series, then_at)}
+    then_at = baseline(snapshot, period)
+    then = [] if then_at is None else ranking_at(snapshot.series, then_at)
+    before = {team: (rank, value) for rank, team, value in then}
     rows = []
     for rank, team, value in now:
         old = before.get(team)

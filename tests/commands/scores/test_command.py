@@ -13,8 +13,9 @@ from bot.local.scoreboard import ScoreboardGame
 from bot.reply import Reply
 from commands.scores import COMMAND
 from commands.scores.history import record_samples
+from commands.scores.poller import run_tick
 from commands.scores.samples import ScoreSample
-from tests.commands.scores.conftest import ADMIN, Clock
+from tests.commands.scores.conftest import ADMIN, Clock, Posted
 
 Ctx = Callable[..., CommandContext]
 
@@ -113,15 +114,26 @@ def test_top_twenty_unless_all(make_ctx: Ctx, clock: Clock, store: object) -> No
     assert len(_table(_run(ctx, "big --all"))["rows"]) == 26
 
 
-def test_the_chart_and_its_table_come_from_one_snapshot(
-    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+def test_the_table_goes_out_first_and_the_chart_of_the_same_snapshot_follows(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock, posted: Posted
 ) -> None:
     base, _ = simulator
     _game(make_ctx, base, clock, polls=4)
-    reply = _run(make_ctx(), "chart gd --since 1h --top 3 --rank")
-    assert reply.ok and reply.files[0].filename.endswith(".png") and reply.files[0].content[:4] == b"\x89PNG"
-    assert len(_table(reply)["rows"]) == 1 + 6
+    ctx = make_ctx()
+    reply = _run(ctx, "chart gd --since 1h --top 3 --rank")
+    assert reply.ok and len(_table(reply)["rows"]) == 1 + 6
     assert "11:01:30 CEST" in reply.text  # the board's time, in Europe/Berlin: the last poll
+    assert not reply.files and not posted.messages  # the table goes out first, without waiting for the chart
+    assert reply.afterwards is not None
+    clock.advance(30)
+    run_tick(make_ctx(ADMIN))  # a poll lands while the chart is drawn: the chart still shows the table's board
+    reply.afterwards(ctx, True)
+    ((channel, chart),) = posted.messages
+    assert channel == "CCHAN01" and chart.files[0].content[:4] == b"\x89PNG"
+    assert "20250501-110130" in chart.files[0].filename and "11:01:30 CEST" in chart.text
+    posted.messages.clear()
+    reply.afterwards(ctx, False)  # Slack refused the table: no chart after it
+    assert not posted.messages
 
 
 def test_after_the_freeze_others_see_the_frozen_board(
@@ -168,3 +180,17 @@ def test_stop_keeps_the_history(make_ctx: Ctx, simulator: tuple[str, ScoreboardG
     assert "Stopped" in _run(make_ctx(ADMIN), "stop").text
     assert _run(make_ctx(), "gd").ok
     assert not _run(make_ctx(ADMIN), "stop gd").ok
+
+
+def test_until_the_window_has_history_moves_are_since_the_previous_poll(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    _game(make_ctx, base, clock, polls=8)  # 3.5 minutes of a 15-minute window: the chaser has just taken the lead
+    reply = _run(make_ctx(), "")
+    leader, second = _table(reply)["rows"][1:3]
+    assert [leader[1]["text"], leader[4]["text"]] == ["Lambda Llamas", "▲1"]  # not "new"
+    assert [second[1]["text"], second[4]["text"]] == ["Unicorn Ops", "▼1"]
+    change = game.profits(8)["Lambda Llamas"] - game.profits(7)["Lambda Llamas"]
+    assert leader[3]["elements"][0]["elements"][-1]["text"].strip() == f"+{change:,.2f}"
+    assert "since the previous poll (11:03:00) until the history spans 15 min" in reply.text

@@ -9,6 +9,7 @@ import pytest
 from commands.scores.ranking import (
     LeadChange,
     Snapshot,
+    baseline,
     board_time,
     cut,
     lead_changes,
@@ -39,6 +40,15 @@ def test_standings_give_the_change_and_move_over_the_period() -> None:
         (2, "C", 25.0, None, None),  # not on the board a period ago: new
     ]
     assert standings(Snapshot("g", 120.0, HISTORY), period=60.0)[2].change == 30.0
+
+
+def test_moves_are_since_the_previous_poll_until_the_history_spans_the_period() -> None:
+    assert baseline(Snapshot("g", 120.0, HISTORY), period=900.0) == 60.0
+    rows = standings(Snapshot("g", 120.0, HISTORY), period=900.0)
+    assert [(r.team, r.change, r.movement) for r in rows] == [("B", 10.0, 0), ("A", 5.0, 0), ("C", 30.0, 1)]
+    assert baseline(Snapshot("g", 0.0, cut(HISTORY, 0.0)), period=900.0) is None  # the first poll
+    assert [r.movement for r in standings(Snapshot("g", 0.0, cut(HISTORY, 0.0)), period=900.0)] == [None, None]
+    assert baseline(Snapshot("g", 120.0, HISTORY), period=100.0) == 20.0  # the history reaches back: a period
 
 
 def test_lead_changes_name_who_took_the_lead_from_whom() -> None:
