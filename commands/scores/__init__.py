@@ -13,6 +13,7 @@ from functools import partial
 
 from bot.command import CommandContext, CommandError, SlashCommand, require_admin
 from bot.reply import Reply
+from bot.text import escape_mrkdwn
 from commands.scores.archive import archive_game
 from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply
 from commands.scores.chart import ChartSpec
@@ -28,7 +29,7 @@ from commands.scores.history import (
     save_game,
     set_freeze,
 )
-from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, poller_interval
+from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, kept_interval, poller_interval
 from commands.scores.parse import (
     AddMark,
     ArchiveGame,
@@ -52,18 +53,22 @@ def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) ->
         raise CommandError(f"That URL is refused: {exc}.") from None
     name = request.name or (games(ctx.store)[0].name if len(games(ctx.store)) == 1 else DEFAULT_GAME)
     now = ctx.now().timestamp()
-    save_game(ctx.store, Game(name, request.url, request.every, ctx.user_id, now))
-    ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=request.every)
+    tick = poller_interval(ctx.settings)
+    every = kept_interval(request.every, tick)
+    save_game(ctx.store, Game(name, request.url, every, ctx.user_id, now))
+    ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=every)
     first = [o for o in run_tick(ctx) if o.game == name]  # the history starts now, not at the next tick
     result = (
         f"The first poll stored {first[0].stored} scores."
         if first and first[0].ok
-        else f"The first poll failed ({first[0].error}); the poller keeps trying."
+        else f"The first poll failed ({escape_mrkdwn(first[0].error)}); the poller keeps trying."
         if first
         else ""
     )
-    off = "" if poller_interval(ctx.settings) else " The background poller is off in these settings."
-    return Reply(f"Polling `{name}` every {request.every:g} s. {result}{off}".strip())
+    # the interval said is the one kept: the poller looks at games once a tick
+    asked = f" (asked {request.every:g} s: the poller ticks every {tick:g} s)" if every != request.every else ""
+    off = "" if tick else " The background poller is off in these settings."
+    return Reply(f"Polling `{name}` every {every:g} s{asked}. {result}{off}".strip())
 
 
 def stop(request: StopPolling, ctx: CommandContext) -> Reply:

@@ -28,7 +28,7 @@ from commands.scores.history import (
     save_game,
     save_poll_state,
 )
-from commands.scores.options import ScoresOptions, poller_interval
+from commands.scores.options import ScoresOptions, kept_interval, poller_interval
 from commands.scores.ranking import ranking_at
 from commands.scores.samples import PayloadError, Reading, read_body
 
@@ -102,8 +102,9 @@ def start_configured_games(store: Store, options: ScoresOptions, now: float) -> 
     known = set(known_games(store))
     for configured in options.games:
         if configured.name not in known:
-            save_game(store, Game(configured.name, configured.url, configured.every, "settings", now))
-            log.info("scores: polling %s every %gs, from the settings", configured.name, configured.every)
+            every = kept_interval(configured.every, options.tick_seconds)
+            save_game(store, Game(configured.name, configured.url, every, "settings", now))
+            log.info("scores: polling %s every %gs, from the settings", configured.name, every)
 
 
 def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None) -> list[PollOutcome]:

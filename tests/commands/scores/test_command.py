@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -194,3 +195,32 @@ def test_until_the_window_has_history_moves_are_since_the_previous_poll(
     change = game.profits(8)["Lambda Llamas"] - game.profits(7)["Lambda Llamas"]
     assert leader[3]["elements"][0]["elements"][-1]["text"].strip() == f"+{change:,.2f}"
     assert "since the previous poll (11:03:00) until the history spans 15 min" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("options", "asked", "stated"),
+    [
+        ({}, "5s", "every 5 s."),  # the job ticks at the smallest --every: any game gets what it asks
+        ({}, "12s", "every 15 s (asked 12 s: the poller ticks every 5 s)."),
+        ({"tick_seconds": 10}, "5s", "every 10 s (asked 5 s: the poller ticks every 10 s)."),
+        ({"tick_seconds": 60}, "90s", "every 120 s (asked 90 s: the poller ticks every 60 s)."),
+    ],
+)
+def test_the_interval_stated_is_the_interval_kept(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock, options: dict, asked: str, stated: str
+) -> None:
+    from commands.scores.history import load_snapshot
+    from commands.scores.poller import JOB
+
+    base, _ = simulator
+    admin = make_ctx(ADMIN, **options)
+    reply = _run(admin, f"start <{base}/prod/scores> --every {asked} --name gd")
+    assert reply.ok and stated in reply.text, reply.text
+    tick = JOB.interval(admin.settings)
+    assert tick is not None
+    for _ in range(int(600 // tick)):  # ten minutes of the job's ticks, as `opsbot serve` runs them
+        clock.advance(tick)
+        run_tick(admin)
+    times = load_snapshot(admin.store, "gd", clock().timestamp(), is_admin=True).times
+    gaps = {round(b - a, 3) for a, b in itertools.pairwise(times)}
+    assert gaps == {float(stated.split()[1])}
