@@ -15,7 +15,7 @@ from bot.command import CommandContext, CommandError, SlashCommand, require_admi
 from bot.reply import Reply
 from bot.text import escape_mrkdwn
 from commands.scores.archive import archive_game
-from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply
+from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply, poll_trouble
 from commands.scores.chart import ChartSpec
 from commands.scores.fetch import FetchError, UrlRules, check_url
 from commands.scores.history import (
@@ -23,6 +23,7 @@ from commands.scores.history import (
     Game,
     add_mark,
     games,
+    load_poll_state,
     load_snapshot,
     pick_game,
     remove_game,
@@ -117,14 +118,17 @@ def handle(text: str, ctx: CommandContext) -> Reply:
         return archive_game(snapshot, ctx, options)
     if isinstance(request, DrawChart):
         spec = ChartSpec(request.top, request.since.timestamp() if request.since else None, request.rank)
-        board = board_reply(snapshot, tz, options)
+        board = board_reply(
+            snapshot, tz, options, trouble=poll_trouble(load_poll_state(ctx.store, game), now.timestamp(), tz)
+        )
         if ctx.post is None or not snapshot.series:
             return chart_reply(snapshot, tz, options, spec) if snapshot.series else board
         # The table goes out at once; the chart, which takes a second or two to draw, follows it.
         return replace(board, afterwards=partial(post_chart, snapshot, spec))
 
     assert isinstance(request, ShowBoard)
-    return board_reply(snapshot, tz, options, request.all)
+    trouble = poll_trouble(load_poll_state(ctx.store, game), now.timestamp(), tz)
+    return board_reply(snapshot, tz, options, request.all, trouble)
 
 
 HELP = """\

@@ -13,6 +13,7 @@ from bot.reply import Attachment, Reply
 from bot.slack.blocks import Cell, aligned, context, header, table
 from bot.text import escape_mrkdwn, plural
 from commands.scores.chart import ChartSpec, render_chart
+from commands.scores.history import PollState
 from commands.scores.options import ScoresOptions
 from commands.scores.ranking import Snapshot, Standing, baseline, standings
 
@@ -57,6 +58,30 @@ def caption(snapshot: Snapshot, tz: tzinfo, period: float) -> str:
     return f"As of {_when(snapshot.as_of, tz)}; {measured}{frozen}."
 
 
+MAX_ERROR_CHARS = 200
+
+
+def _span(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{max(seconds, 0):.0f} s"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def poll_trouble(state: PollState, now: float, tz: tzinfo) -> str:
+    """Why the board is stale, when it is: the last poll's error (the endpoint's words, escaped and
+    bounded) and how long polls have failed; "" while polls succeed."""
+    if not state.last_error:
+        return ""
+    error = state.last_error if len(state.last_error) <= MAX_ERROR_CHARS else state.last_error[:MAX_ERROR_CHARS] + "…"
+    since = state.failing_since or state.last_at
+    last = datetime.fromtimestamp(state.last_at, tz).strftime("%H:%M:%S")
+    return (
+        f"Polls have failed for {_span(now - since)} ({plural(state.failures, 'failure')} in all); "
+        f"the last, at {last}: {escape_mrkdwn(error)}."
+    )
+
+
 def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple[str | Cell, ...]]:
     rows: list[tuple[str | Cell, ...]] = [HEADINGS]
     for s in standings(snapshot, period)[:top]:
@@ -65,14 +90,17 @@ def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple
     return rows
 
 
-def board_reply(snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, show_all: bool = False) -> Reply:
+def board_reply(
+    snapshot: Snapshot, tz: tzinfo, options: ScoresOptions, show_all: bool = False, trouble: str = ""
+) -> Reply:
+    """The ranking; `trouble` (from `poll_trouble`) says why it may be stale."""
     teams = len(snapshot.series)
     if not teams:
-        return Reply(f"No scores for `{snapshot.game}` yet: the first poll has not stored any.")
+        return Reply(f"No scores for `{snapshot.game}` yet. {trouble or 'The first poll has not stored any.'}")
     rows = board_rows(snapshot, options.period_seconds, None if show_all else DEFAULT_TOP)
     shown_teams = len(rows) - 1
     more = f" Top {shown_teams} of {plural(teams, 'team')}; `--all` shows every one." if shown_teams < teams else ""
-    note = caption(snapshot, tz, options.period_seconds) + more
+    note = caption(snapshot, tz, options.period_seconds) + more + (f"\n:warning: {trouble}" if trouble else "")
     lines = aligned(rows, right={0, 2, 3})
     text = f"*{snapshot.game}*\n```" + escape_mrkdwn("\n".join(lines)) + "```\n" + note
     blocks = [header(f"{snapshot.game}: the ranking"), *table(rows, right={0, 2, 3}), context(note)]

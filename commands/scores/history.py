@@ -46,6 +46,7 @@ class PollState:
     polls: int = 0
     failures: int = 0
     last_error: str = ""
+    failing_since: float = 0.0  # the first failed poll since the last good one; 0: the last poll was good
     skipped: int = 0  # rows skipped over the game's life
     leader: str = ""
     last_chart_at: float = 0.0

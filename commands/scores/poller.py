@@ -77,6 +77,7 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
     except (FetchError, PayloadError) as exc:
         state.failures += 1
         state.last_error = str(exc)
+        state.failing_since = state.failing_since or now
         save_poll_state(store, game.name, state)
         log.warning("scores: poll of %s failed (%s failures so far): %s", game.name, state.failures, exc)
         return PollOutcome(game.name, ok=False, error=str(exc))
@@ -84,7 +85,7 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
         log.info("scores: %s row %s skipped: %s", game.name, row.index, row.reason)
     stored = record_samples(store, game.name, reading.samples)
     state.skipped += len(reading.skipped)
-    state.last_ok, state.last_error = now, ""
+    state.last_ok, state.last_error, state.failing_since = now, "", 0.0
     change = None
     snapshot = load_snapshot(store, game.name, now, is_admin=True)
     top = [team for rank, team, _ in ranking_at(snapshot.series, snapshot.as_of) if rank == 1]

@@ -224,3 +224,31 @@ def test_the_interval_stated_is_the_interval_kept(
     times = load_snapshot(admin.store, "gd", clock().timestamp(), is_admin=True).times
     gaps = {round(b - a, 3) for a, b in itertools.pairwise(times)}
     assert gaps == {float(stated.split()[1])}
+
+
+def test_the_board_says_the_last_polls_error_and_how_long_polls_have_failed(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, _ = simulator
+    admin = make_ctx(ADMIN)
+    assert "first poll failed (HTTP 500)" in _run(admin, f"start <{base}/status/500> --every 30s --name gd").text
+    for _ in range(4):
+        clock.advance(30)
+        run_tick(admin)
+    reply = _run(make_ctx(), "gd")
+    assert reply.text == (
+        "No scores for `gd` yet. Polls have failed for 2 min (5 failures in all); the last, at 11:02:00: HTTP 500."
+    )
+    # polls come back: the board is clean; they fail again: the board stays, with why and since when
+    clock.advance(30)
+    assert "first poll stored 6" in _run(admin, f"start <{base}/prod/scores> --every 30s --name gd").text
+    assert "Polls have failed" not in _run(make_ctx(), "gd").text
+    clock.advance(30)
+    _run(admin, f"start <{base}/not-json> --every 30s --name gd")
+    clock.advance(90)
+    run_tick(admin)
+    reply = _run(make_ctx(), "gd")
+    assert "Lambda Llamas" in reply.text
+    note = reply.blocks[-1]["elements"][0]["text"]
+    assert ":warning: Polls have failed for 1 min 30 s" not in note  # whole minutes, no seconds
+    assert "Polls have failed for 1 min (7 failures in all); the last, at 11:04:30: the answer is not JSON." in note
