@@ -42,7 +42,7 @@ from commands.scores.parse import (
     StopPolling,
     parse,
 )
-from commands.scores.poller import JOB, LAMBDA_ENTRY, run_tick
+from commands.scores.poller import JOB, LAMBDA_ENTRY, backfill, fetcher_for, run_tick
 from commands.scores.ranking import Snapshot
 
 
@@ -56,8 +56,10 @@ def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) ->
     now = ctx.now().timestamp()
     tick = poller_interval(ctx.settings)
     every = kept_interval(request.every, tick)
-    save_game(ctx.store, Game(name, request.url, every, ctx.user_id, now))
+    game = Game(name, request.url, every, ctx.user_id, now)
+    save_game(ctx.store, game)
     ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=every)
+    history = backfill(ctx.store, game, fetcher_for(options), round(now, 3))
     first = [o for o in run_tick(ctx) if o.game == name]  # the history starts now, not at the next tick
     result = (
         f"The first poll stored {first[0].stored} scores."
@@ -69,7 +71,8 @@ def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) ->
     # the interval said is the one kept: the poller looks at games once a tick
     asked = f" (asked {request.every:g} s: the poller ticks every {tick:g} s)" if every != request.every else ""
     off = "" if tick else " The background poller is off in these settings."
-    return Reply(f"Polling `{name}` every {every:g} s{asked}. {result}{off}".strip())
+    history = f" {history}" if history else ""
+    return Reply(f"Polling `{name}` every {every:g} s{asked}. {result}{history}{off}".strip())
 
 
 def stop(request: StopPolling, ctx: CommandContext) -> Reply:

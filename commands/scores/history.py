@@ -141,6 +141,10 @@ def _colour(stored: Any) -> str:
     return colour if isinstance(colour, str) and HEX_COLOUR.fullmatch(colour) else ""
 
 
+def has_history(store: Store, game: str) -> bool:
+    return bool(store.items(_teams_ns(game), limit=1))
+
+
 def add_mark(store: Store, game: str, at: float, label: str) -> None:
     if len(store.items(_marks_ns(game), limit=MAX_MARKS)) >= MAX_MARKS:
         raise CommandError(f"`{game}` already has {MAX_MARKS} marks.")

@@ -16,12 +16,14 @@ from typing import Any
 
 from bot.command import CommandContext, Job, LambdaEntry
 from bot.state import Store
+from commands.scores.ctfd import read_top, top_url
 from commands.scores.fetch import FetchError, UrlRules, fetch
 from commands.scores.history import (
     POLLS,
     Game,
     PollState,
     games,
+    has_history,
     known_games,
     load_snapshot,
     record_samples,
@@ -30,7 +32,7 @@ from commands.scores.history import (
 )
 from commands.scores.options import ScoresOptions, kept_interval, poller_interval
 from commands.scores.ranking import ranking_at
-from commands.scores.samples import PayloadError, Reading, read_body
+from commands.scores.samples import PayloadError, Reading, json_body, read_body
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,21 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
         state.leader = leader
     save_poll_state(store, game.name, state)
     return PollOutcome(game.name, True, stored, len(reading.skipped), lead_change=change)
+
+
+def backfill(store: Store, game: Game, fetcher: Fetcher, now: float) -> str:
+    """A CTFd game's history before its first poll, from the solves `/api/v1/scoreboard/top` lists;
+    what was done, in a sentence ("" for other endpoints, or a game that has a history already)."""
+    url = top_url(game.url)
+    if url is None or has_history(store, game.name):
+        return ""
+    try:
+        reading = read_top(json_body(fetcher(url)), before=now)
+    except (FetchError, PayloadError) as exc:
+        return f"No history from CTFd's solves ({exc})."
+    stored = record_samples(store, game.name, reading.samples)
+    teams = len({s.team for s in reading.samples})
+    return f"The history before it, from CTFd's solves: {stored} scores of {teams} teams."
 
 
 def start_configured_games(store: Store, options: ScoresOptions, now: float) -> None:

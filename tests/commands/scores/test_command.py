@@ -252,3 +252,25 @@ def test_the_board_says_the_last_polls_error_and_how_long_polls_have_failed(
     note = reply.blocks[-1]["elements"][0]["text"]
     assert ":warning: Polls have failed for 1 min 30 s" not in note  # whole minutes, no seconds
     assert "Polls have failed for 1 min (7 failures in all); the last, at 11:04:30: the answer is not JSON." in note
+
+
+@pytest.mark.parametrize("path", ["/ctfd/api/v1/scoreboard", "/ctfd/api/v1/scoreboard/top/10"])
+def test_a_late_start_on_ctfd_charts_the_game_from_its_first_solve(make_ctx: Ctx, clock: Clock, path: str) -> None:
+    from bot.local.scoreboard import scoreboard_server
+    from commands.scores.history import load_snapshot
+
+    started = clock().timestamp() - 3600  # the CTF began an hour before the bot was told of it
+    with scoreboard_server(ScoreboardGame(ctfd_started=started, ctfd_every=300, ctfd_history=11)) as (base, game):
+        admin = make_ctx(ADMIN)
+        reply = _run(admin, f"start <{base}{path}> --every 30s --name ctf")
+        assert "The first poll stored 6 scores." in reply.text, reply.text  # either shape polls
+        assert "The history before it, from CTFd's solves: 66 scores of 6 teams." in reply.text
+        assert game.requests[0] == "/ctfd/api/v1/scoreboard/top/50"
+        snapshot = load_snapshot(admin.store, "ctf", clock().timestamp(), is_admin=True)
+        assert snapshot.times[0] == started + 300 and len(snapshot.times) == 12  # 11 solve times + the poll
+        leader = snapshot.series["Lambda Llamas"]
+        assert [v for _, v in leader[:11]] == [round(game.profits(k)["Lambda Llamas"]) for k in range(1, 12)]
+        # a second start of the same game keeps its history: nothing is backfilled twice
+        clock.advance(30)
+        again = _run(admin, f"start <{base}{path}> --every 30s --name ctf")
+        assert "CTFd" not in again.text and game.requests.count("/ctfd/api/v1/scoreboard/top/50") == 1
