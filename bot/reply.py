@@ -27,6 +27,9 @@ class Reply:
     # {"color": "#2eb886", "blocks": [...]}, shown after `blocks`.
     attachments: list[dict[str, Any]] = field(default_factory=list)
     files: tuple[Attachment, ...] = ()
+    # What goes instead of `blocks` when Slack refuses them as invalid_blocks (a workspace without
+    # the newer blocks, bot/slack/data_blocks.py): sent automatically, once.
+    fallback_blocks: list[dict[str, Any]] = field(default_factory=list)
     public: bool = True  # in_channel for results; ephemeral for errors, help and refusals
     ok: bool = True  # False makes the CLI exit non-zero
     replace_original: bool = False  # for answers to a button press

@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, tzinfo
+from typing import Any
 
 from bot.reply import Attachment, Reply
 from bot.slack.blocks import Cell, aligned, context, header, table
+from bot.slack.data_blocks import data_table, raw_number
 from bot.text import escape_mrkdwn, plural
 from commands.scores.chart import ChartSpec, render_chart
 from commands.scores.history import PollState
@@ -21,12 +23,17 @@ DEFAULT_TOP = 20
 HEADINGS = ("#", "Team", "Profit", "Change", "Move")
 
 
-def _money(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:,.0f}"
+def places(values: list[float]) -> int:
+    """Decimals for a column of amounts: two for all when any has cents, so the column lines up."""
+    return 2 if any(v != int(v) for v in values) else 0
 
 
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + _money(value) if value else "0"
+def _money(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def _signed(value: float, decimals: int) -> str:
+    return ("+" if value > 0 else "") + _money(value, decimals)
 
 
 def _mark(value: float) -> str:
@@ -83,11 +90,37 @@ def poll_trouble(state: PollState, now: float, tz: tzinfo) -> str:
 
 
 def board_rows(snapshot: Snapshot, period: float, top: int | None) -> list[tuple[str | Cell, ...]]:
+    return _rows(standings(snapshot, period)[:top])
+
+
+def _rows(shown: list[Standing]) -> list[tuple[str | Cell, ...]]:
+    value_places, change_places = _column_places(shown)
     rows: list[tuple[str | Cell, ...]] = [HEADINGS]
-    for s in standings(snapshot, period)[:top]:
-        change = Cell(_signed(s.change), emoji=_mark(s.change)) if s.change is not None else "–"
-        rows.append((str(s.rank), s.team, Cell(_money(s.value), emoji=_mark(s.value)), change, _movement(s)))
+    for s in shown:
+        change = Cell(_signed(s.change, change_places), emoji=_mark(s.change)) if s.change is not None else "–"
+        value = Cell(_money(s.value, value_places), emoji=_mark(s.value))
+        rows.append((str(s.rank), s.team, value, change, _movement(s)))
     return rows
+
+
+def _column_places(shown: list[Standing]) -> tuple[int, int]:
+    return places([s.value for s in shown]), places([s.change for s in shown if s.change is not None])
+
+
+def ranking_table(game: str, shown: list[Standing]) -> dict[str, Any]:
+    """The ranking as a data_table: sortable (ranks and amounts are numbers), paged by 20."""
+    value_places, change_places = _column_places(shown)
+    dot = {"large_green_circle": "🟢", "red_circle": "🔴"}
+    rows: list[list[Any]] = []
+    for s in shown:
+        value = raw_number(s.value, f"{dot[_mark(s.value)]} {_money(s.value, value_places)}")
+        change = (
+            raw_number(s.change, f"{dot[_mark(s.change)]} {_signed(s.change, change_places)}")
+            if s.change is not None
+            else "–"
+        )
+        rows.append([raw_number(s.rank, str(s.rank)), s.team, value, change, _movement(s)])
+    return data_table(f"{game}: the ranking", HEADINGS, rows, page_size=DEFAULT_TOP)
 
 
 def board_reply(
@@ -97,14 +130,17 @@ def board_reply(
     teams = len(snapshot.series)
     if not teams:
         return Reply(f"No scores for `{snapshot.game}` yet. {trouble or 'The first poll has not stored any.'}")
-    rows = board_rows(snapshot, options.period_seconds, None if show_all else DEFAULT_TOP)
+    shown = standings(snapshot, options.period_seconds)[: None if show_all else DEFAULT_TOP]
+    rows = _rows(shown)
     shown_teams = len(rows) - 1
     more = f" Top {shown_teams} of {plural(teams, 'team')}; `--all` shows every one." if shown_teams < teams else ""
     note = caption(snapshot, tz, options.period_seconds) + more + (f"\n:warning: {trouble}" if trouble else "")
     lines = aligned(rows, right={0, 2, 3})
     text = f"*{snapshot.game}*\n```" + escape_mrkdwn("\n".join(lines)) + "```\n" + note
-    blocks = [header(f"{snapshot.game}: the ranking"), *table(rows, right={0, 2, 3}), context(note)]
-    return Reply(text, blocks=blocks)
+    title = header(f"{snapshot.game}: the ranking")
+    # A data_table where Slack has it (sortable, paged, every team); today's table block where it has not.
+    blocks = [title, ranking_table(snapshot.game, shown), context(note)]
+    return Reply(text, blocks=blocks, fallback_blocks=[title, *table(rows, right={0, 2, 3}), context(note)])
 
 
 def chart_image(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Attachment:

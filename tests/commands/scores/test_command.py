@@ -37,7 +37,12 @@ def _game(make_ctx: Ctx, base: str, clock: Clock, polls: int = 3) -> None:
 
 
 def _table(reply: Reply) -> dict:
-    return next(block for block in reply.blocks if block["type"] == "table")
+    """The table block: the fallback for workspaces without data_table."""
+    return next(block for block in reply.fallback_blocks if block["type"] == "table")
+
+
+def _data_table(reply: Reply) -> dict:
+    return next(block for block in reply.blocks if block["type"] == "data_table")
 
 
 def test_only_admins_start_polling(make_ctx: Ctx, simulator: tuple[str, ScoreboardGame]) -> None:
@@ -274,3 +279,25 @@ def test_a_late_start_on_ctfd_charts_the_game_from_its_first_solve(make_ctx: Ctx
         clock.advance(30)
         again = _run(admin, f"start <{base}{path}> --every 30s --name ctf")
         assert "CTFd" not in again.text and game.requests.count("/ctfd/api/v1/scoreboard/top/50") == 1
+
+
+def test_the_ranking_is_a_sortable_data_table_within_slacks_limits_with_the_table_block_as_fallback(
+    make_ctx: Ctx, clock: Clock
+) -> None:
+    from bot.slack.data_blocks import check
+
+    ctx = make_ctx(ADMIN)
+    at = clock().timestamp()
+    record_samples(ctx.store, "big", [ScoreSample(at, f"T{i:02} <!here>", 1000.5 * (i % 7) - 2000) for i in range(30)])
+    ctx.store.put("scores-polls", "big", {})
+    reply = _run(ctx, "big --all")
+    table = _data_table(reply)
+    assert check(reply.blocks) == [] and table["page_size"] == 20 and len(table["rows"]) == 31
+    first = table["rows"][1]
+    assert first[0] == {"type": "raw_number", "value": 1, "text": "1"}
+    assert first[1] == {"type": "raw_text", "text": "T06 <!here>"}  # raw text: shown as is, never a mention
+    assert first[2] == {"type": "raw_number", "value": 4003.0, "text": "🟢 4,003.00"}  # numeric sort; the sign
+    assert [row[2]["text"] for row in table["rows"][-2:]] == ["🔴 -2,000.00", "🔴 -2,000.00"]  # two decimals for all
+    fallback = _table(reply)
+    amounts = [row[2]["elements"][0]["elements"][-1]["text"] for row in fallback["rows"][1:]]
+    assert {len(a.split(".")[1]) for a in amounts} == {2}  # fixed decimals in the old table too
