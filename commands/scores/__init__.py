@@ -15,7 +15,7 @@ from bot.command import CommandContext, CommandError, SlashCommand, require_admi
 from bot.reply import Reply
 from bot.text import escape_mrkdwn
 from commands.scores.archive import archive_game
-from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply, poll_trouble
+from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply, poll_trouble, top_chart
 from commands.scores.chart import ChartSpec
 from commands.scores.fetch import FetchError, UrlRules, check_url
 from commands.scores.history import (
@@ -126,6 +126,9 @@ def handle(text: str, ctx: CommandContext) -> Reply:
         )
         if ctx.post is None or not snapshot.series:
             return chart_reply(snapshot, tz, options, spec) if snapshot.series else board
+        if options.native_chart:  # opt-in: before the caption; the fallback (and the PNG) go without it
+            native = top_chart(snapshot, tz, spec.since)
+            board = replace(board, blocks=[*board.blocks[:-1], native, board.blocks[-1]])
         # The table goes out at once; the chart, which takes a second or two to draw, follows it.
         return replace(board, afterwards=partial(post_chart, snapshot, spec))
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.reply import Attachment, Reply
 from bot.slack.blocks import Cell, aligned, context, header, table
-from bot.slack.data_blocks import data_table, raw_number
+from bot.slack.data_blocks import data_table, line_chart, raw_number
 from bot.text import escape_mrkdwn, plural
 from commands.scores.chart import ChartSpec, render_chart
 from commands.scores.history import PollState
 from commands.scores.options import ScoresOptions
-from commands.scores.ranking import Snapshot, Standing, baseline, standings
+from commands.scores.ranking import Snapshot, Standing, baseline, ranking_at, standings, value_at
 
 DEFAULT_TOP = 20
 HEADINGS = ("#", "Team", "Profit", "Change", "Move")
@@ -141,6 +142,22 @@ def board_reply(
     # A data_table where Slack has it (sortable, paged, every team); today's table block where it has not.
     blocks = [title, ranking_table(snapshot.game, shown), context(note)]
     return Reply(text, blocks=blocks, fallback_blocks=[title, *table(rows, right={0, 2, 3}), context(note)])
+
+
+NATIVE_TEAMS, NATIVE_POINTS = 6, 12
+
+
+def top_chart(snapshot: Snapshot, tz: tzinfo, since: float | None) -> dict[str, Any]:
+    """The leaders' profit over time as Slack's own line chart: the top 6 (its most series), at up to
+    12 poll times spread over the history (a team not yet on the board counts 0)."""
+    times = [at for at in snapshot.times if since is None or at >= since]
+    step = max(1, math.ceil(len(times) / NATIVE_POINTS))
+    picked = times[::-1][::step][::-1]  # the last poll always among them
+    top = [team for _, team, _ in ranking_at(snapshot.series, snapshot.as_of)[:NATIVE_TEAMS]]
+    series = [(team, [value_at(snapshot.series[team], at) or 0.0 for at in picked]) for team in top]
+    labels = [datetime.fromtimestamp(at, tz).strftime("%H:%M") for at in picked]
+    zone = datetime.fromtimestamp(snapshot.as_of, tz).tzname()
+    return line_chart(f"{snapshot.game}: profit of the top {len(top)}", labels, series, f"Time ({zone})", "Profit")
 
 
 def chart_image(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Attachment:

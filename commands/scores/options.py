@@ -71,6 +71,7 @@ class ScoresOptions:
     post_every_seconds: float | None = None  # None: only on lead changes (when a channel is set)
     post_on_lead_change: bool = True
     live_table: bool = True  # between charts, keep one message in the channel edited with the table
+    native_chart: bool = False  # /scores chart adds Slack's own line chart of the top 6 (data_visualization)
     games: tuple[ConfiguredGame, ...] = ()
 
     @classmethod
@@ -88,6 +89,7 @@ class ScoresOptions:
             post_every_seconds=every_minutes * 60 if every_minutes else None,
             post_on_lead_change=bool(options.get("post_on_lead_change", True)),
             live_table=bool(options.get("live_table", True)),
+            native_chart=bool(options.get("native_chart", False)),
             games=_games(options),
         )
 

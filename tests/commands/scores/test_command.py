@@ -301,3 +301,23 @@ def test_the_ranking_is_a_sortable_data_table_within_slacks_limits_with_the_tabl
     fallback = _table(reply)
     amounts = [row[2]["elements"][0]["elements"][-1]["text"] for row in fallback["rows"][1:]]
     assert {len(a.split(".")[1]) for a in amounts} == {2}  # fixed decimals in the old table too
+
+
+def test_opted_in_the_chart_reply_adds_slacks_own_line_chart_of_the_top_six(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    from bot.slack.data_blocks import check
+
+    base, game = simulator
+    _game(make_ctx, base, clock, polls=30)
+    plain = _run(make_ctx(), "chart gd")
+    assert [b["type"] for b in plain.blocks].count("data_visualization") == 0  # off unless opted in
+    reply = _run(make_ctx(native_chart=True), "chart gd")
+    (native,) = [b for b in reply.blocks if b["type"] == "data_visualization"]
+    assert check(reply.blocks) == [] and "data_visualization" not in [b["type"] for b in reply.fallback_blocks]
+    chart = native["chart"]
+    assert chart["axis_config"]["categories"][-1] == "11:14" and len(chart["axis_config"]["categories"]) == 10
+    assert chart["axis_config"]["x_label"] == "Time (CEST)"
+    leader = chart["series"][0]
+    assert leader["name"] == "Lambda Llamas" and leader["data"][-1]["value"] == game.profits(30)["Lambda Llamas"]
+    assert len(chart["series"]) == 6 and reply.afterwards is not None  # the PNG still follows
