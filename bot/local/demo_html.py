@@ -78,13 +78,31 @@ def _block(block: dict[str, Any]) -> str:
     if kind == "table":
         rows, right = table_cells(block)
         return "<table>" + "".join(_row(row, right) for row in rows) + "</table>"
+    if kind == "data_table":  # numbers right-aligned, as Slack sets a raw_number column
+        rows = [[_data_cell(c) for c in row] for row in block.get("rows", [])]
+        numeric = {i for i, c in enumerate(block["rows"][-1]) if c.get("type") == "raw_number"} if rows else set()
+        caption = f"<caption class=tag>{html.escape(str(block.get('caption', '')))}</caption>"
+        return "<table>" + caption + "".join(_row(row, numeric) for row in rows) + "</table>"
+    if kind == "data_visualization":
+        return f"<div class=tag>[Slack's line chart: {html.escape(str(block.get('title', '')))}]</div>"
     if kind == "divider":
         return "<hr>"
     return ""
 
 
+def _data_cell(cell: dict[str, Any]) -> str:
+    if cell.get("type") == "rich_text":
+        parts = [e for section in cell.get("elements", []) for e in section.get("elements", [])]
+        return "".join(f":{e['name']}:" if e.get("type") == "emoji" else str(e.get("text", "")) for e in parts)
+    return str(cell.get("text", ""))
+
+
 def _row(cells: list[str], right: set[int]) -> str:
-    tds = (f"<td{' class=right' if i in right else ''}>{html.escape(c)}</td>" for i, c in enumerate(cells))
+    """A table row; emoji codes in a cell drawn as Slack draws them (a rich_text cell's emoji)."""
+    tds = (
+        f"<td{' class=right' if i in right else ''}>{_EMOJI.sub(lambda f: EMOJI[f[0]], html.escape(c))}</td>"
+        for i, c in enumerate(cells)
+    )
     return "<tr>" + "".join(tds) + "</tr>"
 
 
