@@ -105,7 +105,7 @@ def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import DateFormatter
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedLocator
+    from matplotlib.ticker import FixedLocator, StrMethodFormatter
 
     ranked = ranking_at(snapshot.series, snapshot.as_of)[: spec.top]
     teams = [team for _, team, _ in ranked]
@@ -144,6 +144,7 @@ def draw(snapshot: Snapshot, tz: tzinfo, spec: ChartSpec) -> Figure:
     ticks = time_ticks(snapshot.times, since)
     lines_ax.xaxis.set_major_locator(FixedLocator([_x(t) for t in ticks]))
     lines_ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=tz))
+    lines_ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # as the labels and the top-list write them
     lines_ax.set_ylabel("Profit", fontsize=MIN_POINTS + 1)
     lines_ax.tick_params(labelsize=MIN_POINTS)
     time_label = f"Time ({when.tzname()})"

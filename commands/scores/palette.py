@@ -3,10 +3,11 @@
 A team's colour is the palette entry at the position it arrived in (its first sample), stored with the
 game, so it keeps its colour all game whatever the ranking does. The first 8 entries are Okabe and
 Ito's colour-blind-safe set, with Tol's olive for its yellow (#f0e442 is nearly invisible on white);
-the other 29 were picked greedily, each the candidate farthest (CIEDE2000) from those before it and
+the others were picked greedily, each the candidate farthest (CIEDE2000) from those before it and
 from the muted grey, among sRGB colours (a 15-step grid) with L* from 22 to 70, dark enough for a
-line on white. 37 is as many as keep every pair at least `MIN_DELTA_E` apart (the 38th was closer);
-a chart highlights at most 10 teams, and `distinct` keeps those 10 apart in games of more than 37.
+line on white. 37 was as many as kept every pair at least `MIN_DELTA_E` apart; the 4 of them with a
+chroma under 16 were then dropped (on a projector they read as the muted grey or as black), leaving
+33. A chart highlights at most 10 teams, and `distinct` keeps those 10 apart in games of more than 33.
 tests/commands/scores/test_palette.py checks all of it with `delta_e`.
 """
 
@@ -22,11 +23,9 @@ PALETTE: tuple[str, ...] = (
     "#87001e",
     "#004b00",
     "#5a3c00",
-    "#695a69",
     "#005a5a",
     "#ff1e4b",
     "#9669ff",
-    "#787869",
     "#d29687",
     "#b41e78",
     "#2dc300",
@@ -38,7 +37,6 @@ PALETTE: tuple[str, ...] = (
     "#1e8700",
     "#5ab4b4",
     "#ff00f0",
-    "#3c3c2d",
     "#004bff",
     "#a5782d",
     "#96a587",
@@ -46,7 +44,6 @@ PALETTE: tuple[str, ...] = (
     "#d20000",
     "#008796",
     "#785aa5",
-    "#4b2d2d",
 )
 MUTED = "#c4c4c4"  # teams past the highlighted ones: drawn, but behind and without a colour of their own
 
