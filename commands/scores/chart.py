@@ -275,7 +275,8 @@ def _top_list(ax: Axes, ranked: list[tuple[int, str, float]], colours: dict[str,
     )
     low, high = min([*values, 0.0]), max([*values, 0.0])
     span = (high - low) or 1.0
-    ax.set_xlim(low - (0.7 * span if low < 0 else 0), high + (0.7 * span if high > 0 else 0.05 * span))
+    # room for the value beside the longest bar (the axes is ~150 px; a value ~65 px)
+    ax.set_xlim(low - (span if low < 0 else 0), high + (span if high > 0 else 0.05 * span))
     ax.set_ylim(max(len(teams), 8) - 0.5, -0.5)  # the leader at the top; a few teams keep their rows' height
     ax.set_title("Now", loc="left", fontsize=MIN_POINTS + 2)
     ax.axvline(0, color="#999999", lw=0.6)

@@ -166,6 +166,9 @@ def test_no_two_texts_overlap_none_leaves_the_picture_and_all_are_readable(teams
     for text, box in boxes:
         assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, text
     assert min(t.get_fontsize() for t in texts) >= MIN_POINTS
+    frame = fig.axes[2].get_window_extent(renderer)
+    values = [t.get_window_extent(renderer) for t in fig.axes[2].texts if not t.get_gid()]
+    assert values and all(frame.x0 <= box.x0 and box.x1 <= frame.x1 for box in values)  # inside the top-list
 
 
 @pytest.mark.parametrize("teams", [6, 20, 50])
