@@ -75,26 +75,15 @@ def _block(block: dict[str, Any]) -> str:
             for e in block.get("elements", [])
         ]
         return "<div>" + "".join(buttons) + "</div>"
-    if kind == "table":
+    if kind in ("table", "data_table"):
         rows, right = table_cells(block)
-        return "<table>" + "".join(_row(row, right) for row in rows) + "</table>"
-    if kind == "data_table":  # numbers right-aligned, as Slack sets a raw_number column
-        rows = [[_data_cell(c) for c in row] for row in block.get("rows", [])]
-        numeric = {i for i, c in enumerate(block["rows"][-1]) if c.get("type") == "raw_number"} if rows else set()
-        caption = f"<caption class=tag>{html.escape(str(block.get('caption', '')))}</caption>"
-        return "<table>" + caption + "".join(_row(row, numeric) for row in rows) + "</table>"
+        caption = f"<caption class=tag>{html.escape(block['caption'])}</caption>" if block.get("caption") else ""
+        return "<table>" + caption + "".join(_row(row, right) for row in rows) + "</table>"
     if kind == "data_visualization":
         return f"<div class=tag>[Slack's line chart: {html.escape(str(block.get('title', '')))}]</div>"
     if kind == "divider":
         return "<hr>"
     return ""
-
-
-def _data_cell(cell: dict[str, Any]) -> str:
-    if cell.get("type") == "rich_text":
-        parts = [e for section in cell.get("elements", []) for e in section.get("elements", [])]
-        return "".join(f":{e['name']}:" if e.get("type") == "emoji" else str(e.get("text", "")) for e in parts)
-    return str(cell.get("text", ""))
 
 
 def _row(cells: list[str], right: set[int]) -> str:

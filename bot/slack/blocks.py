@@ -215,9 +215,12 @@ def _table_lines(block: dict[str, Any]) -> list[str]:
 
 
 def table_cells(block: dict[str, Any]) -> tuple[list[list[str]], set[int]]:
-    """A table block's cells as text (an emoji as :name:), and which columns are right-aligned."""
+    """A table (or data_table) block's cells as text (an emoji as :name:), and which columns are
+    right-aligned (a data_table's numbers, as Slack sets them)."""
     settings = block.get("column_settings") or []
     right = {i for i, s in enumerate(settings) if s and s.get("align") == "right"}
+    if block.get("type") == "data_table" and block.get("rows"):
+        right = {i for i, cell in enumerate(block["rows"][-1]) if cell.get("type") == "raw_number"}
     return [[_cell_text(cell) for cell in row] for row in block["rows"]], right
 
 
@@ -263,8 +266,10 @@ def _block_text(block: dict[str, Any]) -> str:
         return _unescape("\n".join(p for p in parts if p).replace("```", ""))
     if kind == "context":
         return _unescape("  ".join(e.get("text", "") for e in block.get("elements", [])))
-    if kind == "table":
+    if kind in ("table", "data_table"):
         return "\n".join(_table_lines(block))
+    if kind == "data_visualization":
+        return f"[chart: {block.get('title', '')}]"
     if kind == "actions":
         return "  ".join(f"[ {e.get('text', {}).get('text', '')} ]" for e in block.get("elements", []))
     if kind == "divider":

@@ -118,3 +118,17 @@ def test_refused_as_invalid_blocks_the_fallback_goes_once_per_message(standin: S
     # a reply without a fallback is refused, not sent twice
     assert not delivery.post(CHANNEL, Reply("board", blocks=[TABLE])).result(timeout=10)
     assert len(standin.calls_to("chat.postMessage")) == 3
+
+
+def test_a_terminal_shows_a_data_table_as_aligned_lines_numbers_right() -> None:
+    from bot.slack.blocks import as_text
+
+    table = data_table(
+        "board", ["#", "Team", "Profit"], [[raw_number(1, "1"), "Root Cause", raw_number(5.5, "🟢 5.50")]]
+    )
+    chart = line_chart("gd: the top 1", ["09:00"], [("Root Cause", [5.5])], "Time (UTC)", "Profit")
+    assert as_text(Reply("board", blocks=[table, chart])).splitlines() == [
+        "#  Team        Profit",
+        "1  Root Cause  🟢 5.50",
+        "[chart: gd: the top 1]",
+    ]
