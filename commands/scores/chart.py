@@ -40,7 +40,7 @@ MIN_POINTS = 10  # the smallest text, readable from the back of a room
 TITLE_POINTS, LANES = 14, 3
 # Pixel layout: title, marker strip, plot, axis labels; the end labels between the lines and the top-list.
 TOP_PX, STRIP_PX, BOTTOM_PX = 44, 3 * 20 + 8, 64
-LEFT, LINES_RIGHT, BARS_LEFT, RIGHT = 0.065, 0.60, 0.88, 0.975
+LEFT, LINES_RIGHT, BARS_LEFT, RIGHT = 0.065, 0.60, 0.875, 0.93  # right of the bars: their values
 END_LABEL_PX, NAME_PX = 235, 150  # the widest end label (name and value) and top-list name
 
 
@@ -216,7 +216,8 @@ def _end_labels(ax: Axes, snapshot: Snapshot, drawn: list[str], colours: dict[st
 
 def _markers(fig: Figure, strip: Axes, below: list[Axes], snapshot: Snapshot, since: float) -> None:
     """Lead changes (▼ grey) and marks (◆ purple) in the strip above the lines, each label in the first
-    of `LANES` lanes where it overlaps nothing; the latest are placed first. A label that fits nowhere
+    of `LANES` lanes where it overlaps nothing; marks (a person's words) are placed first, then the
+    latest lead changes. A label that fits nowhere
     is left out, its marker kept; a labelled one gets a dotted line down through the plots `below`
     (lines for all would turn a neck-and-neck stretch into a black band)."""
     events = [
@@ -233,7 +234,7 @@ def _markers(fig: Figure, strip: Axes, below: list[Axes], snapshot: Snapshot, si
         kind = [(at, colour) for at, _, colour, marker in events if marker == shape]
         strip.scatter([_x(at) for at, _ in kind], [0.2] * len(kind), c=[c for _, c in kind], marker=shape, s=30)
     taken: list[Bbox] = []
-    for at, label, colour, _ in sorted(events, reverse=True):
+    for at, label, colour, _ in sorted(events, key=lambda e: (e[3] != "D", -e[0])):  # marks, then the latest
         for lane in range(LANES):
             text = strip.text(_x(at), lane + 0.8, label, fontsize=MIN_POINTS, color=colour, va="center", ha="left")
             extent = text.get_window_extent(renderer)
@@ -258,14 +259,18 @@ def _top_list(ax: Axes, ranked: list[tuple[int, str, float]], colours: dict[str,
     for bar, team in zip(bars, teams, strict=True):
         bar.set_gid(team)
     fmt = amount_format(values)
-    ax.bar_label(bars, [f"{v:{fmt}}" for v in values], padding=3, fontsize=MIN_POINTS)
     renderer = ax.get_figure().canvas.get_renderer()  # type: ignore[union-attr]
     swatch_at = blended_transform_factory(ax.transAxes, ax.transData)
+    px = 1 / ((RIGHT - BARS_LEFT) * WIDTH_PX)  # a pixel, in the axes' width
+    # A column of values right of the bars, not at each bar's end: a negative bar's value would run
+    # into the names, and a long bar's out of the frame.
+    for row, value in enumerate(values):
+        ax.text(1 + 6 * px, row, f"{value:{fmt}}", transform=swatch_at, fontsize=MIN_POINTS, ha="left", va="center")
     for row, team in enumerate(teams):  # texts, not tick labels: a Tick is five artists, and costs as much
         name = _fitted(renderer, team, NAME_PX)
-        ax.text(-0.14, row, name, transform=swatch_at, fontsize=MIN_POINTS, ha="right", va="center", gid="name")
+        ax.text(-24 * px, row, name, transform=swatch_at, fontsize=MIN_POINTS, ha="right", va="center", gid="name")
     ax.scatter(
-        [-0.07] * len(teams),
+        [-12 * px] * len(teams),
         range(len(teams)),
         c=[colours.get(t, MUTED) for t in teams],
         marker="s",
@@ -275,12 +280,11 @@ def _top_list(ax: Axes, ranked: list[tuple[int, str, float]], colours: dict[str,
     )
     low, high = min([*values, 0.0]), max([*values, 0.0])
     span = (high - low) or 1.0
-    # room for the value beside the longest bar (the axes is ~150 px; a value ~65 px)
-    ax.set_xlim(low - (span if low < 0 else 0), high + (span if high > 0 else 0.05 * span))
+    ax.set_xlim(low - 0.02 * span, high + 0.02 * span)
     ax.set_ylim(max(len(teams), 8) - 0.5, -0.5)  # the leader at the top; a few teams keep their rows' height
     ax.set_title("Now", loc="left", fontsize=MIN_POINTS + 2)
     ax.axvline(0, color="#999999", lw=0.6)
-    ax.xaxis.set_visible(False)  # the values are on the bars
+    ax.xaxis.set_visible(False)  # the values are beside the bars
     ax.yaxis.set_visible(False)
 
 
