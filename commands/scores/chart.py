@@ -290,7 +290,8 @@ def _top_list(ax: Axes, ranked: list[tuple[int, str, float]], colours: dict[str,
 
 def png(fig: Figure) -> bytes:
     out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    # zlib level 3, not PIL's 6: a quarter less time for the same size on a chart's flat colours (bench)
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 3})
     return out.getvalue()
 
 
