@@ -53,6 +53,9 @@ class Reply:
     # {"color": "#2eb886", "blocks": [...]}, shown after `blocks`.
     attachments: list[dict[str, Any]] = field(default_factory=list)
     files: tuple[Attachment, ...] = ()
+    # What goes instead of `blocks` when Slack refuses them as invalid_blocks (a workspace without
+    # the newer blocks, bot/slack/data_blocks.py): sent automatically, once.
+    fallback_blocks: list[dict[str, Any]] = field(default_factory=list)
     public: bool = True  # in_channel for results; ephemeral for errors, help and refusals
     ok: bool = True  # False makes the CLI exit non-zero
     replace_original: bool = False  # for answers to a button press
@@ -68,6 +71,7 @@ class Reply:
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", Mrkdwn.escape(self.text))
         object.__setattr__(self, "blocks", safe_blocks(self.blocks))
+        object.__setattr__(self, "fallback_blocks", safe_blocks(self.fallback_blocks))
         attachments = [
             {k: safe_blocks(v) if k == "blocks" else _escaped_tree(v) for k, v in a.items()} for a in self.attachments
         ]

@@ -250,7 +250,8 @@ def run_demo(out: Path, scenes: list[Scene] | None = None) -> int:
                 "SLACK_SIGNING_SECRET": secret,
                 "SLACK_API_URL": standin.api_url,
                 "OPSBOT_STATE": str(Path(state_dir) / "opsbot.db"),
-                "OPSBOT_TIMEZONE": os.environ.get("OPSBOT_TIMEZONE") or "Europe/Berlin",
+                # the README's default (UTC), so the transcript's times read as the README's do
+                "OPSBOT_TIMEZONE": os.environ.get("OPSBOT_TIMEZONE") or "UTC",
                 "OPSBOT_ADMINS": ADMIN,
                 "OPSBOT_PUBLIC_URL": base_url,
                 "OPSBOT_CONFIG": str(config),

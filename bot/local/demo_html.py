@@ -92,9 +92,12 @@ def _block(block: dict[str, Any]) -> str:
             for e in block.get("elements", [])
         ]
         return "<div>" + "".join(buttons) + "</div>"
-    if kind == "table":
+    if kind in ("table", "data_table"):
         rows, right = table_cells(block)
-        return "<table>" + "".join(_row(row, right) for row in rows) + "</table>"
+        caption = f"<caption class=tag>{html.escape(block['caption'])}</caption>" if block.get("caption") else ""
+        return "<table>" + caption + "".join(_row(row, right) for row in rows) + "</table>"
+    if kind == "data_visualization":
+        return f"<div class=tag>[Slack's line chart: {html.escape(str(block.get('title', '')))}]</div>"
     if kind == "divider":
         return "<hr>"
     return ""
@@ -105,7 +108,11 @@ def _plain(text: str) -> str:
 
 
 def _row(cells: Sequence[str], right: set[int]) -> str:
-    tds = (f"<td{' class=right' if i in right else ''}>{html.escape(unescape(c))}</td>" for i, c in enumerate(cells))
+    """A table row; emoji codes in a cell drawn as Slack draws them (a rich_text cell's emoji)."""
+    tds = (
+        f"<td{' class=right' if i in right else ''}>{_EMOJI.sub(lambda f: EMOJI[f[0]], _plain(c))}</td>"
+        for i, c in enumerate(cells)
+    )
     return "<tr>" + "".join(tds) + "</tr>"
 
 

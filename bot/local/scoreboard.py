@@ -7,7 +7,9 @@ endpoints misbehave: `/wrapped` (an object around a list, numbers as strings, ke
 `/not-json`, `/status/<code>`, `/big` and `/big-unsized` (bodies over any cap), `/slow` (answers after `slow_seconds`),
 `/loop` (redirects to itself), `/redirect?to=<url>` (a 302 there) and `/dribble/<part>` (a byte every
 `dribble_seconds` in the `status` line, the `headers`, the `chunked` sizes or the `body`, until the reader
-hangs up or the server stops).
+hangs up or the server stops). `/ctfd/api/v1/scoreboard` and
+`/ctfd/api/v1/scoreboard/top/<count>` answer in CTFd's two shapes: a game that ran `ctfd_history` steps,
+`ctfd_every` seconds apart from `ctfd_started`, before the first poll (whose rows are the steps after).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,6 +43,9 @@ class ScoreboardGame:
     stopped: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    ctfd_started: float = 0.0
+    ctfd_every: float = 300.0
+    ctfd_history: int = 12
 
     def profits(self, step: int) -> dict[str, float]:
         rng = random.Random(self.seed)
@@ -66,6 +72,42 @@ class ScoreboardGame:
                 self.step += 1
             step = self.step if pinned is None else pinned
         return [{"Team": team, "Profit": value} for team, value in self.profits(step).items()]
+
+    def ctfd_scoreboard(self) -> dict[str, Any]:
+        """CTFd's /api/v1/scoreboard: the step after the history, then one more at each GET."""
+        with self.lock:
+            self.step += 1
+            step = self.ctfd_history + self.step - 1
+        scores = {team: round(value) for team, value in self.profits(step).items()}
+        ranked = sorted(scores, key=lambda team: -scores[team])
+        rows = [
+            {"pos": i + 1, "account_id": self.teams.index(t) + 1, "account_url": f"/teams/{self.teams.index(t) + 1}"}
+            | {"account_type": "team", "oauth_id": None, "name": t, "score": scores[t], "bracket_id": None}
+            | {"bracket_name": None, "members": []}
+            for i, t in enumerate(ranked)
+        ]
+        return {"success": True, "data": rows}
+
+    def ctfd_top(self, count: int) -> dict[str, Any]:
+        """CTFd's /api/v1/scoreboard/top/<count>: each account's solves over the history, dated, in order."""
+        steps = [{t: round(v) for t, v in self.profits(k).items()} for k in range(self.ctfd_history + 1)]
+        final = steps[-1]
+        data = {}
+        for i, team in enumerate(sorted(final, key=lambda t: -final[t])[:count]):
+            account = self.teams.index(team) + 1
+            solves = [
+                {"challenge_id": k, "account_id": account, "team_id": account, "user_id": account * 10}
+                | {"value": steps[k][team] - steps[k - 1][team], "date": _iso(self.ctfd_started + k * self.ctfd_every)}
+                for k in range(1, self.ctfd_history + 1)
+            ]
+            data[str(i + 1)] = {"id": account, "account_url": f"/teams/{account}", "name": team}
+            data[str(i + 1)] |= {"score": final[team], "bracket_id": None, "bracket_name": None, "solves": solves}
+        return {"success": True, "data": data}
+
+
+def _iso(at: float) -> str:
+    """A date as CTFd writes one: naive UTC in ISO 8601, with a Z."""
+    return datetime.fromtimestamp(at, UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
@@ -117,6 +159,10 @@ def _handler(game: ScoreboardGame) -> type[BaseHTTPRequestHandler]:
             pinned = int(query["step"][0]) if query.get("step", [""])[0].isdigit() else None
             if parts.path == "/prod/scores":
                 self._send(200, json.dumps(game.next_rows(pinned)).encode())
+            elif parts.path == "/ctfd/api/v1/scoreboard":
+                self._send(200, json.dumps(game.ctfd_scoreboard()).encode())
+            elif parts.path.startswith("/ctfd/api/v1/scoreboard/top/") and parts.path[28:].isdigit():
+                self._send(200, json.dumps(game.ctfd_top(int(parts.path[28:]))).encode())
             elif parts.path == "/wrapped":
                 rows = [{"TEAM": r["Team"], "points": f"{r['Profit']:,}"} for r in game.next_rows(pinned)]
                 self._send(200, json.dumps({"status": "ok", "Scores": rows}).encode())

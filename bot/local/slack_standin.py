@@ -129,6 +129,12 @@ class SlackStandIn:
         with self._changed:
             self._failures[method].extend([(status, retry_after, error)] * times)
 
+    def refuse_blocks(self, *types: str) -> None:
+        """From now on, answer invalid_blocks to a message holding a block of one of these types
+        (data_table, data_visualization), as a workspace without them does."""
+        with self._changed:
+            self._workspace.refused_blocks |= set(types)
+
     def outage(self, *methods: str, seconds: float = math.inf, status: int = 503) -> None:
         """Fail every call to `methods` for `seconds` (or until heal()): answer `status`, or with
         status 0 close the connection without an answer, as a network failure would."""

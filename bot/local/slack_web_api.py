@@ -56,6 +56,7 @@ class Workspace:
         self.channels: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
         self.response_urls: dict[str, dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}  # user id -> the Home tab view last published for them
+        self.refused_blocks: set[str] = set()  # block types answered with invalid_blocks, as older workspaces do
         self._ts_base = int(time.time())
         self._ts_count = 0
         self.methods: dict[str, Callable[[Params], Params]] = {
@@ -82,10 +83,18 @@ class Workspace:
         upload["content"] = body
         return text_answer(200, f"OK - {len(body)}")
 
+    def _refuses(self, message: Params) -> bool:
+        blocks = message.get("blocks")
+        if isinstance(blocks, str):  # the Web API's form encoding sends them as JSON text
+            blocks = json.loads(blocks)
+        return any(isinstance(b, dict) and b.get("type") in self.refused_blocks for b in blocks or [])
+
     def respond(self, response_id: str, payload: Params) -> Answer:
         origin = self.response_urls.get(response_id)
         if origin is None:
             return text_answer(404, "no_response_url")
+        if self._refuses(payload):
+            return text_answer(400, "invalid_blocks")
         origin.setdefault("delivered", []).append(payload)
         messages = self.channels[origin["channel"]]
         previous = next((m for m in messages if m["ts"] == origin["last_ts"]), None)
@@ -121,6 +130,8 @@ class Workspace:
         channel = _required(params, "channel", "channel_not_found")
         if not any(_content(params).values()):
             raise ApiError("no_text")
+        if self._refuses(params):
+            raise ApiError("invalid_blocks")
         message = self._post(channel, _content(params), params.get("thread_ts"))
         return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
 
@@ -130,6 +141,8 @@ class Workspace:
         message = next((m for m in self.channels.get(channel, []) if m["ts"] == ts), None)
         if message is None:
             raise ApiError("message_not_found")
+        if self._refuses(params):
+            raise ApiError("invalid_blocks")
         message.update(_content(params))  # like Slack, fields left out keep their old value
         return {"channel": channel, "ts": ts, "text": message.get("text", "")}
 

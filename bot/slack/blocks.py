@@ -253,10 +253,13 @@ def _table_lines(block: dict[str, Any]) -> list[Mrkdwn]:
 
 
 def table_cells(block: dict[str, Any]) -> tuple[list[list[Mrkdwn]], set[int]]:
-    """A table block's cells as text (an emoji as :name:), and which columns are right-aligned.
-    The cells are `Mrkdwn`: the block was built here (or escaped by `safe_blocks`), so they are escaped."""
+    """A table (or data_table) block's cells as text (an emoji as :name:), and which columns are
+    right-aligned (a data_table's numbers, as Slack sets them). The cells are `Mrkdwn`: the block was
+    built here (or escaped by `safe_blocks`), so they are escaped."""
     settings = block.get("column_settings") or []
     right = {i for i, s in enumerate(settings) if s and s.get("align") == "right"}
+    if block.get("type") == "data_table" and block.get("rows"):
+        right = {i for i, cell in enumerate(block["rows"][-1]) if cell.get("type") == "raw_number"}
     return [[_cell_text(cell) for cell in row] for row in block["rows"]], right
 
 
@@ -315,8 +318,10 @@ def _block_text(block: dict[str, Any], unescape: Callable[[str], str]) -> str:
         return unescape("\n".join(p for p in parts if p).replace("```", ""))
     if kind == "context":
         return unescape("  ".join(e.get("text", "") for e in block.get("elements", [])))
-    if kind == "table":
+    if kind in ("table", "data_table"):
         return unescape("\n".join(_table_lines(block)))
+    if kind == "data_visualization":
+        return unescape(f"[chart: {block.get('title', '')}]")
     if kind == "actions":
         return unescape("  ".join(f"[ {e.get('text', {}).get('text', '')} ]" for e in block.get("elements", [])))
     if kind == "divider":

@@ -85,6 +85,8 @@ class SlackDelivery:
         }
         if reply.blocks:
             message["blocks"] = reply.blocks
+        if reply.fallback_blocks:
+            message["fallback_blocks"] = reply.fallback_blocks
         if reply.attachments:
             message["attachments"] = reply.attachments
         if reply.replace_original:
@@ -125,6 +127,8 @@ class SlackDelivery:
         body: dict[str, Any] = {"channel": channel_id, "text": fit_text(reply.text)}
         if reply.blocks:
             body["blocks"] = reply.blocks
+        if reply.fallback_blocks:
+            body["fallback_blocks"] = reply.fallback_blocks
         if reply.attachments:
             body["attachments"] = reply.attachments
         kind = "post"
@@ -285,6 +289,24 @@ class SlackDelivery:
             done.set_result(sent)
 
     def _attempt(self, record: Record) -> Outcome:
+        """One attempt; when Slack refuses the blocks as invalid_blocks and the record has fallback
+        blocks (data_table, data_visualization in a workspace without them), those go at once instead."""
+        fallback = record["body"].pop("fallback_blocks", None)
+        outcome = self._attempt_once(record)
+        if fallback and not outcome.sent and "invalid_blocks" in outcome.reason:
+            log.info(
+                "Slack refused the blocks of a %s to %s (%s): sending the fallback",
+                record["kind"],
+                record["channel"],
+                outcome.reason,
+            )
+            record["body"]["blocks"] = fallback
+            outcome = self._attempt_once(record)
+        elif fallback:
+            record["body"]["fallback_blocks"] = fallback  # kept for a retry of this record
+        return outcome
+
+    def _attempt_once(self, record: Record) -> Outcome:
         late = time.time() - record["queued_at"]
         # Late because Slack failed it or what was ahead of it, or only because of the pace?
         failed = record.get("attempts", 0) > 0 or self._failed_at.get(record.get("lane", ""), 0) >= record["queued_at"]

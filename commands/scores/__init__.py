@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 from bot.command import CommandContext, CommandError, SlashCommand, require_admin
 from bot.reply import Reply
-from bot.text import Mrkdwn
+from bot.text import EMPTY, Mrkdwn
 from commands.scores.archive import archive_game
-from commands.scores.board import board_reply, chart_reply, export_reply
+from commands.scores.board import board_reply, chart_alone, chart_reply, export_reply, poll_trouble, top_chart
 from commands.scores.chart import ChartSpec
 from commands.scores.fetch import FetchError, UrlRules, check_url
 from commands.scores.history import (
@@ -20,6 +23,7 @@ from commands.scores.history import (
     Game,
     add_mark,
     games,
+    load_poll_state,
     load_snapshot,
     pick_game,
     remove_game,
@@ -27,7 +31,7 @@ from commands.scores.history import (
     set_freeze,
 )
 from commands.scores.home import home_blocks
-from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, poller_interval
+from commands.scores.options import ENV_OPTIONS, NAME, ScoresOptions, kept_interval, poller_interval
 from commands.scores.parse import (
     AddMark,
     ArchiveGame,
@@ -39,7 +43,8 @@ from commands.scores.parse import (
     StopPolling,
     parse,
 )
-from commands.scores.poller import JOB, LAMBDA_ENTRY, run_tick
+from commands.scores.poller import JOB, LAMBDA_ENTRY, backfill, fetcher_for, run_tick
+from commands.scores.ranking import Snapshot
 
 
 def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) -> Reply:
@@ -50,16 +55,30 @@ def start(request: StartPolling, ctx: CommandContext, options: ScoresOptions) ->
         raise CommandError(f"That URL is refused: {exc}.") from None
     name = request.name or (games(ctx.store)[0].name if len(games(ctx.store)) == 1 else DEFAULT_GAME)
     now = ctx.now().timestamp()
-    save_game(ctx.store, Game(name, request.url, request.every, ctx.user_id, now))
-    ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=request.every)
+    tick = poller_interval(ctx.settings)
+    every = kept_interval(request.every, tick)
+    game = Game(name, request.url, every, ctx.user_id, now)
+    save_game(ctx.store, game)
+    ctx.store.audit(ctx.user_id, "scores.start", game=name, url=request.url, every=every)
+    history = backfill(ctx.store, game, fetcher_for(options), round(now, 3))
     first = [o for o in run_tick(ctx) if o.game == name]  # the history starts now, not at the next tick
     result = Mrkdwn("")
     if first and first[0].ok:
         result = Mrkdwn("The first poll stored {} scores.").format(first[0].stored)
     elif first:  # the error quotes the scoreboard's answer (an HTTP status line): escaped
         result = Mrkdwn("The first poll failed ({}); the poller keeps trying.").format(first[0].error)
-    off = Mrkdwn("" if poller_interval(ctx.settings) else " The background poller is off in these settings.")
-    return Reply(Mrkdwn("Polling `{}` every {:g} s. {}{}").format(name, request.every, result, off).strip())
+    # the interval said is the one kept: the poller looks at games once a tick
+    asked = Mrkdwn(" (asked {:g} s: the poller ticks every {:g} s)").format(request.every, tick)
+    off = Mrkdwn("" if tick else " The background poller is off in these settings.")
+    said = Mrkdwn("Polling `{}` every {:g} s{}. {}{}{}").format(
+        name,
+        every,
+        asked if every != request.every else EMPTY,
+        result,
+        Mrkdwn(" ") + history if history else EMPTY,
+        off,
+    )
+    return Reply(said.strip())
 
 
 def stop(request: StopPolling, ctx: CommandContext) -> Reply:
@@ -69,6 +88,12 @@ def stop(request: StopPolling, ctx: CommandContext) -> Reply:
         raise CommandError(f"`{name}` is not being polled; its history is kept.")
     ctx.store.audit(ctx.user_id, "scores.stop", game=name)
     return Reply(Mrkdwn("Stopped polling `{0}`. Its history stays: `/scores {0}`, `/scores export {0}`.").format(name))
+
+
+def post_chart(snapshot: Snapshot, spec: ChartSpec, ctx: CommandContext, delivered: bool) -> None:
+    """After the table: the chart of the same snapshot, in the same channel (not if the table was refused)."""
+    if delivered and ctx.post is not None:
+        ctx.post(ctx.channel_id, chart_alone(snapshot, ctx.settings.timezone, spec))
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
@@ -104,9 +129,20 @@ def handle(text: str, ctx: CommandContext) -> Reply:
         return archive_game(snapshot, ctx, options)
     if isinstance(request, DrawChart):
         spec = ChartSpec(request.top, request.since.timestamp() if request.since else None, request.rank)
-        return chart_reply(snapshot, tz, options, spec)
+        board = board_reply(
+            snapshot, tz, options, trouble=poll_trouble(load_poll_state(ctx.store, game), now.timestamp(), tz)
+        )
+        if ctx.post is None or not snapshot.series:
+            return chart_reply(snapshot, tz, options, spec) if snapshot.series else board
+        if options.native_chart:  # opt-in: before the caption; the fallback (and the PNG) go without it
+            native = top_chart(snapshot, tz, spec.since)
+            board = replace(board, blocks=[*board.blocks[:-1], native, board.blocks[-1]])
+        # The table goes out at once; the chart, which takes a second or two to draw, follows it.
+        return replace(board, afterwards=partial(post_chart, snapshot, spec))
+
     assert isinstance(request, ShowBoard)
-    return board_reply(snapshot, tz, options, request.all)
+    trouble = poll_trouble(load_poll_state(ctx.store, game), now.timestamp(), tz)
+    return board_reply(snapshot, tz, options, request.all, trouble)
 
 
 HELP = """\

@@ -1,8 +1,8 @@
 """Games and their history in the state store: samples as they arrive, so a restart loses nothing.
 
 Layout: `scores-games` holds each tracked game (its URL and interval) by name; `scores-polls` each
-game's poll bookkeeping; `scores-teams/<game>` the teams seen (an index: one key per team, written
-once with `add`, so concurrent pollers never race on a list); a time series `scores/<game>/<team>`
+game's poll bookkeeping; `scores-teams/<game>` the teams seen and their colours (an index: one key per team,
+written once with `add`, so concurrent pollers never race on a list); a time series `scores/<game>/<team>`
 per team; `scores-marks/<game>` the event markers; `scores-freeze` the freeze time per game.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.command import CommandError
 from bot.state import Store
+from commands.scores.palette import colour_for
 from commands.scores.ranking import Mark, Snapshot, board_time, cut
 from commands.scores.samples import ScoreSample
 
@@ -24,6 +25,7 @@ FREEZES = "scores-freeze"
 GAME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", re.ASCII)
 DEFAULT_GAME = "gameday"
 MAX_MARKS = 200
+HEX_COLOUR = re.compile(r"#[0-9a-f]{6}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PollState:
     polls: int = 0
     failures: int = 0
     last_error: str = ""
+    failing_since: float = 0.0  # the first failed poll since the last good one; 0: the last poll was good
     skipped: int = 0  # rows skipped over the game's life
     leader: str = ""
     last_chart_at: float = 0.0
@@ -118,12 +121,24 @@ def load_poll_state(store: Store, game: str) -> PollState:
 
 
 def record_samples(store: Store, game: str, samples: Iterable[ScoreSample]) -> int:
+    """Store the samples; a team seen for the first time gets the next palette colour, kept all game."""
+    known = len(store.items(_teams_ns(game)))
     count = 0
     for sample in samples:
-        store.add(_teams_ns(game), sample.team, {"first_seen": sample.at})
+        if store.add(_teams_ns(game), sample.team, {"first_seen": sample.at, "colour": colour_for(known)}):
+            known += 1
         store.add_sample(series_name(game, sample.team), sample.at, sample.value)
         count += 1
     return count
+
+
+def _colour(stored: Any) -> str:
+    colour = stored.get("colour") if isinstance(stored, dict) else None
+    return colour if isinstance(colour, str) and HEX_COLOUR.fullmatch(colour) else ""
+
+
+def has_history(store: Store, game: str) -> bool:
+    return bool(store.items(_teams_ns(game), limit=1))
 
 
 def add_mark(store: Store, game: str, at: float, label: str) -> None:
@@ -147,7 +162,7 @@ def freeze_time(store: Store, game: str) -> float | None:
 def load_snapshot(store: Store, game: str, now: float, is_admin: bool) -> Snapshot:
     """The board a user may see now: the history up to now, or up to the freeze for non-admins."""
     as_of, frozen = board_time(now, freeze_time(store, game), is_admin)
-    teams = [team for team, _ in store.items(_teams_ns(game))]
+    teams = {team: _colour(stored.value) for team, stored in store.items(_teams_ns(game))}
     series = cut({team: store.samples(series_name(game, team)) for team in teams}, as_of)
     last = max((points[-1][0] for points in series.values()), default=as_of)
     marks = tuple(
@@ -155,4 +170,5 @@ def load_snapshot(store: Store, game: str, now: float, is_admin: bool) -> Snapsh
         for key, stored in store.items(_marks_ns(game), limit=MAX_MARKS)
         if float(key) <= as_of
     )
-    return Snapshot(game, min(as_of, last) if series else as_of, series, marks, frozen)
+    colours = {team: colour for team, colour in teams.items() if colour}
+    return Snapshot(game, min(as_of, last) if series else as_of, series, marks, frozen, colours)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from commands.scores.history import GAME_NAME
 
 NAME = "/scores"
 KEY = "scores"
+MIN_EVERY = 5.0  # seconds: the shortest interval between a game's polls (`--every`, `every_seconds`)
 
 
 def _number(options: Mapping[str, Any], key: str, default: float | None, low: float, high: float) -> float | None:
@@ -52,7 +54,7 @@ def _games(options: Mapping[str, Any]) -> tuple[ConfiguredGame, ...]:
             raise CommandError(f"{where} name: up to 40 letters, digits, `.`, `_` or `-`, got {name!r}")
         if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
             raise CommandError(f"{where} url of {name}: expected an http(s) URL, got {url!r}")
-        every = _number(item, "every_seconds", 30.0, 5, 3600) or 30.0
+        every = _number(item, "every_seconds", 30.0, MIN_EVERY, 3600) or 30.0
         found.append(ConfiguredGame(name, url, every))
     return tuple(found)
 
@@ -61,7 +63,7 @@ def _games(options: Mapping[str, Any]) -> tuple[ConfiguredGame, ...]:
 class ScoresOptions:
     allow_http_hosts: frozenset[str] = frozenset()  # may be polled over plain http (and be private)
     allow_private_hosts: frozenset[str] = frozenset()  # may resolve to a private or loopback address
-    tick_seconds: float = 10.0
+    tick_seconds: float = MIN_EVERY  # the smallest --every: the job ticks as often as any game may need
     timeout_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024
     period_seconds: float = 900.0  # "change over the last period" in the table
@@ -69,6 +71,7 @@ class ScoresOptions:
     post_every_seconds: float | None = None  # None: only on lead changes (when a channel is set)
     post_on_lead_change: bool = True
     live_table: bool = True  # between charts, keep one message in the channel edited with the table
+    native_chart: bool = False  # /scores chart adds Slack's own line chart of the top 6 (data_visualization)
     games: tuple[ConfiguredGame, ...] = ()
 
     @classmethod
@@ -78,7 +81,7 @@ class ScoresOptions:
         return cls(
             allow_http_hosts=_hosts(options, "allow_http_hosts"),
             allow_private_hosts=_hosts(options, "allow_private_hosts"),
-            tick_seconds=_number(options, "tick_seconds", 10.0, 1, 3600) or 10.0,
+            tick_seconds=_number(options, "tick_seconds", MIN_EVERY, 1, 3600) or MIN_EVERY,
             timeout_seconds=_number(options, "timeout_seconds", 10.0, 0.1, 120) or 10.0,
             max_body_bytes=int(_number(options, "max_body_bytes", 1024 * 1024, 1024, 64 * 1024 * 1024) or 0),
             period_seconds=60 * (_number(options, "period_minutes", 15, 1, 1440) or 15),
@@ -86,6 +89,7 @@ class ScoresOptions:
             post_every_seconds=every_minutes * 60 if every_minutes else None,
             post_on_lead_change=bool(options.get("post_on_lead_change", True)),
             live_table=bool(options.get("live_table", True)),
+            native_chart=bool(options.get("native_chart", False)),
             games=_games(options),
         )
 
@@ -100,7 +104,17 @@ def poller_interval(settings: Settings) -> float | None:
         return None  # the command itself reports the bad setting; the job stays off
 
 
+def kept_interval(every: float, tick: float | None) -> float:
+    """The interval a game is polled at: the poller looks at each game once a tick, so a game is
+    polled at the first tick `every` after its last poll, a whole number of ticks (at least one)."""
+    if not tick:
+        return every
+    return max(1, math.ceil(every / tick - 1e-9)) * tick
+
+
 ENV_OPTIONS = {
+    # On Lambda the poller is a schedule: its rate, so that `/scores start` states the interval kept.
+    "OPSBOT_SCORES_TICK_SECONDS": ("tick_seconds", float),
     "OPSBOT_SCORES_ALLOW_HTTP_HOSTS": ("allow_http_hosts", str),
     "OPSBOT_SCORES_CHANNEL": ("channel", str),
     "OPSBOT_SCORES_POST_EVERY_MINUTES": ("post_every_minutes", float),

@@ -10,6 +10,7 @@ from bot.args import BadValue, Flag, Syntax, number_flag, parse_args, since_flag
 from bot.command import UsageError
 from bot.text import ECHO_SAFE, shown
 from commands.scores.history import GAME_NAME
+from commands.scores.options import MIN_EVERY
 
 _SPAN = re.compile(r"([0-9]{1,5})([smh])", re.ASCII | re.IGNORECASE)
 _UNIT = {"s": 1, "m": 60, "h": 3600}
@@ -35,7 +36,7 @@ def span(low: float, high: float) -> Flag[float]:
     return Flag("--every", f"a time from {low:g}s to {high / 60:g}m such as 30s or 2m", check)
 
 
-EVERY = span(5, 3600)
+EVERY = span(MIN_EVERY, 3600)
 NAME_FLAG = Flag("--name", "a game name", game_name)
 GAME_FLAG = Flag("--game", "a game name", game_name)
 ALL = switch("--all")

@@ -25,20 +25,22 @@ from typing import Any
 from bot.command import CommandContext, Job, LambdaEntry
 from bot.state import Store
 from bot.text import Mrkdwn
+from commands.scores.ctfd import read_top, top_url
 from commands.scores.fetch import FetchError, UrlRules, fetch
 from commands.scores.history import (
     POLLS,
     Game,
     PollState,
     games,
+    has_history,
     known_games,
     load_snapshot,
     record_samples,
     save_game,
 )
-from commands.scores.options import ScoresOptions, poller_interval
+from commands.scores.options import ScoresOptions, kept_interval, poller_interval
 from commands.scores.ranking import ranking_at
-from commands.scores.samples import PayloadError, Reading, read_body
+from commands.scores.samples import PayloadError, Reading, json_body, read_body
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
     except (FetchError, PayloadError) as exc:
         state.failures += 1
         state.last_error = str(exc)
+        state.failing_since = state.failing_since or now
         save_if_unchanged(store, game.name, read_as, state)
         log.warning("scores: poll of %s failed (%s failures so far): %s", game.name, state.failures, exc)
         return PollOutcome(game.name, ok=False, error=str(exc))
@@ -105,7 +108,7 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
         log.info("scores: %s row %s skipped: %s", game.name, row.index, row.reason)
     stored = record_samples(store, game.name, reading.samples)
     state.skipped += len(reading.skipped)
-    state.last_ok, state.last_error = now, ""
+    state.last_ok, state.last_error, state.failing_since = now, "", 0.0
     change = None
     snapshot = load_snapshot(store, game.name, now, is_admin=True)
     top = [team for rank, team, _ in ranking_at(snapshot.series, snapshot.as_of) if rank == 1]
@@ -120,13 +123,29 @@ def poll_game(store: Store, game: Game, state: PollState, fetcher: Fetcher, now:
     return PollOutcome(game.name, True, stored, len(reading.skipped), lead_change=change)
 
 
+def backfill(store: Store, game: Game, fetcher: Fetcher, now: float) -> str:
+    """A CTFd game's history before its first poll, from the solves `/api/v1/scoreboard/top` lists;
+    what was done, in a sentence ("" for other endpoints, or a game that has a history already)."""
+    url = top_url(game.url)
+    if url is None or has_history(store, game.name):
+        return ""
+    try:
+        reading = read_top(json_body(fetcher(url)), before=now)
+    except (FetchError, PayloadError) as exc:
+        return f"No history from CTFd's solves ({exc})."
+    stored = record_samples(store, game.name, reading.samples)
+    teams = len({s.team for s in reading.samples})
+    return f"The history before it, from CTFd's solves: {stored} scores of {teams} teams."
+
+
 def start_configured_games(store: Store, options: ScoresOptions, now: float) -> None:
     """The settings' games join the store unless it knows them already (a stopped one stays stopped)."""
     known = set(known_games(store))
     for configured in options.games:
         if configured.name not in known:
-            save_game(store, Game(configured.name, configured.url, configured.every, "settings", now))
-            log.info("scores: polling %s every %gs, from the settings", configured.name, configured.every)
+            every = kept_interval(configured.every, options.tick_seconds)
+            save_game(store, Game(configured.name, configured.url, every, "settings", now))
+            log.info("scores: polling %s every %gs, from the settings", configured.name, every)
 
 
 def run_tick(ctx: CommandContext, fetcher: Fetcher | None = None, wait: bool = True) -> list[PollOutcome]:

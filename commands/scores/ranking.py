@@ -1,4 +1,4 @@
-"""The board from a stored history: ranks, deltas, lead changes, the freeze rule, team colours. Pure.
+"""The board from a stored history: ranks, deltas, lead changes, the freeze rule. Pure.
 
 Everything a table or a chart shows is computed from one `Snapshot` (the history up to `as_of`), so
 the table and the chart of a reply can never disagree.
@@ -7,11 +7,12 @@ the table and the chart of a reply can never disagree.
 from __future__ import annotations
 
 import bisect
-import colorsys
-import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands.scores.palette import colour_for
 
 Points = tuple[tuple[float, float], ...]  # (at, value), oldest first
 
@@ -29,6 +30,12 @@ class Snapshot:
     series: Mapping[str, Points]  # team -> its samples at or before as_of
     marks: tuple[Mark, ...] = ()
     frozen: bool = False
+    colours: Mapping[str, str] = field(default_factory=dict)  # as stored with the game
+
+    def colour(self, team: str) -> str:
+        """The team's stored colour; for a history kept before colours were, one by its place in the series."""
+        stored = self.colours.get(team)
+        return stored if stored else colour_for(list(self.series).index(team) if team in self.series else 0)
 
     @property
     def times(self) -> list[float]:
@@ -86,10 +93,23 @@ def ranking_at(series: Mapping[str, Points], at: float) -> list[tuple[int, str, 
     return ranked
 
 
+def baseline(snapshot: Snapshot, period: float) -> float | None:
+    """When change and move are measured from: a period back once the history reaches that far; until
+    then the previous poll (a period back there is nothing, and every team would read "new"); None
+    at the first poll."""
+    times = snapshot.times
+    then_at = snapshot.as_of - period
+    if times and times[0] <= then_at:
+        return then_at
+    earlier = bisect.bisect_left(times, snapshot.as_of)
+    return times[earlier - 1] if earlier else None
+
+
 def standings(snapshot: Snapshot, period: float) -> list[Standing]:
     now = ranking_at(snapshot.series, snapshot.as_of)
-    then_at = snapshot.as_of - period
-    before = {team: (rank, value) for rank, team, value in ranking_at(snapshot.series, then_at)}
+    then_at = baseline(snapshot, period)
+    then = [] if then_at is None else ranking_at(snapshot.series, then_at)
+    before = {team: (rank, value) for rank, team, value in then}
     rows = []
     for rank, team, value in now:
         old = before.get(team)
@@ -99,17 +119,45 @@ def standings(snapshot: Snapshot, period: float) -> list[Standing]:
     return rows
 
 
+def _grid(series: Mapping[str, Points]) -> tuple[list[float], list[str], Any]:
+    """The history as a matrix: a row per poll time (oldest first), a column per team (in the ranking's
+    tie order), each cell the team's value as it stood then (its last sample at or before), NaN before
+    its first. numpy, imported here: the chart needs it and has it (matplotlib's), the poller does not."""
+    import numpy as np
+
+    teams = sorted(series, key=lambda team: (team.casefold(), team))
+    columns = [np.asarray(series[team], dtype=float).reshape(-1, 2) for team in teams]
+    times = np.unique(np.concatenate([c[:, 0] for c in columns])) if columns else np.empty(0)
+    grid = np.full((len(times), len(teams)), -1, dtype=np.int64)  # the row of the sample that stands
+    values = np.full((len(times), len(teams)), np.nan)
+    for j, column in enumerate(columns):
+        last = np.append(column[1:, 0] != column[:-1, 0], True)  # of samples at one time, the last counts
+        rows = np.searchsorted(times, column[last, 0])
+        grid[rows, j] = rows
+        values[rows, j] = column[last, 1]
+    np.maximum.accumulate(grid, axis=0, out=grid)  # carry each value forward to the next sample
+    standing = np.where(grid >= 0, values[np.maximum(grid, 0), np.arange(len(teams))], np.nan)
+    return times.tolist(), teams, standing
+
+
 def leaders(series: Mapping[str, Points]) -> list[tuple[float, str]]:
-    """The leader after each poll. On a tie for first the leader so far keeps the lead."""
+    """The leader after each poll. On a tie for first the leader so far keeps the lead.
+
+    The first place at every poll from one matrix (`_grid`) instead of ranking every team at every
+    poll time: the same answer as `ranking_at` gives, a few times faster."""
+    import numpy as np
+
+    times, teams, standing = _grid(series)
+    if not times:
+        return []
+    top = standing == np.nanmax(standing, axis=1)[:, None]  # NaN is never equal: teams not yet on the board
+    first = top.argmax(axis=1).tolist()  # columns are in tie order: the first of the tied
     out: list[tuple[float, str]] = []
-    times = sorted({at for points in series.values() for at, _ in points})
-    for at in times:
-        ranked = ranking_at(series, at)
-        top = [team for rank, team, _ in ranked if rank == 1]
-        if not top:
-            continue
-        current = out[-1][1] if out else None
-        out.append((at, current if current in top else top[0]))
+    leader = -1
+    for row, at in enumerate(times):
+        if leader < 0 or not top[row, leader]:
+            leader = first[row]
+        out.append((at, teams[leader]))
     return out
 
 
@@ -123,20 +171,25 @@ def lead_changes(series: Mapping[str, Points]) -> list[LeadChange]:
 
 
 def rank_history(series: Mapping[str, Points], teams: Sequence[str]) -> dict[str, list[tuple[float, int]]]:
-    """Each team's rank after every poll, for a bump chart."""
+    """Each team's rank after every poll, for a bump chart: every rank at once from one matrix (`_grid`),
+    shared ranks as in `ranking_at` (a rank is the first place of the run of equal values it is in)."""
+    import numpy as np
+
     out: dict[str, list[tuple[float, int]]] = {team: [] for team in teams}
-    for at in sorted({at for points in series.values() for at, _ in points}):
-        for rank, team, _ in ranking_at(series, at):
-            if team in out:
-                out[team].append((at, rank))
+    times, columns, standing = _grid(series)
+    if not times:
+        return out
+    order = np.argsort(-standing, axis=1, kind="stable")  # best first, NaN (not on the board) last
+    ordered = np.take_along_axis(standing, order, axis=1)
+    new_run = np.ones(ordered.shape, dtype=bool)
+    new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    starts = np.where(new_run, np.arange(len(columns)), 0)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.maximum.accumulate(starts, axis=1) + 1, axis=1)
+    at = np.asarray(times)
+    index = {team: j for j, team in enumerate(columns)}
+    for team in out:
+        if team in index:
+            on_board = ~np.isnan(standing[:, index[team]])
+            out[team] = list(zip(at[on_board].tolist(), ranks[on_board, index[team]].tolist(), strict=True))
     return out
-
-
-def team_colour(team: str) -> str:
-    """A colour that depends on the name alone, so a team keeps it whatever the order or the other teams."""
-    digest = hashlib.sha256(team.encode()).digest()
-    hue = int.from_bytes(digest[:4], "big") / 2**32
-    lightness = (0.36, 0.46, 0.56)[digest[4] % 3]
-    saturation = (0.65, 0.85)[digest[5] % 2]
-    r, g, b = colorsys.hls_to_rgb(hue, lightness, saturation)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"

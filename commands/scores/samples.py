@@ -48,13 +48,17 @@ class Reading:
     skipped: tuple[SkippedRow, ...]
 
 
-def read_body(body: bytes, at: float) -> Reading:
-    """The samples in an HTTP body; PayloadError when it is not JSON at all."""
+def json_body(body: bytes) -> Any:
+    """The JSON in an HTTP body; PayloadError when it is not JSON at all."""
     try:
-        payload = json.loads(body.decode("utf-8-sig"))
+        return json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise PayloadError("the answer is not JSON") from None
-    return read_payload(payload, at)
+
+
+def read_body(body: bytes, at: float) -> Reading:
+    """The samples in an HTTP body; PayloadError when it is not JSON at all."""
+    return read_payload(json_body(body), at)
 
 
 def read_payload(payload: Any, at: float) -> Reading:
@@ -87,6 +91,9 @@ def _rows(payload: Any, depth: int) -> list[Any] | None:
         return payload
     if not isinstance(payload, dict) or depth > 2:
         return None
+    numbered = [payload[k] for k in sorted(payload, key=_position)] if all(map(_position, payload)) else []
+    if numbered:  # positions as keys ({"1": {...}, "2": {...}}), as CTFd's /api/v1/scoreboard/top answers
+        return numbered
     by_key = {str(k).lower(): v for k, v in payload.items()}
     for key in WRAPPER_KEYS:
         if key in by_key:
@@ -100,6 +107,10 @@ def _rows(payload: Any, depth: int) -> list[Any] | None:
     if len(objects) == 1:
         return _rows(objects[0], depth + 1)
     return None
+
+
+def _position(key: Any) -> int:
+    return int(key) if isinstance(key, str) and key.isdigit() and len(key) < 7 else 0
 
 
 def _row(row: Any) -> tuple[str, float] | str:

@@ -54,7 +54,7 @@ def follow_reply(request: TailRequest, shown: Shown, ctx: CommandContext, option
     assert request.follow is not None
     if ctx.post is None:
         raise CommandError("`--follow` needs the bot's Slack token to post into the thread.")
-    now = time.time()
+    now = ctx.now().timestamp()  # the bot's clock, as every time it shows (the demo's runs ahead of the wall's)
     until = now + request.follow.total_seconds()
     cut = ctx.deadline is not None and ctx.deadline < until
     if cut:
@@ -124,7 +124,7 @@ class _Follower:
         finally:
             if source is not None:
                 source.close()
-            self._post(self.pending.take(_now_ms(), final=True))
+            self._post(self.pending.take(self._now_ms(), final=True))
             self._say(f"Stopped following: {reason}. {self._counts()}")
 
     def _open(self) -> LiveTail | Polling:
@@ -153,7 +153,7 @@ class _Follower:
         last_post = last_check = 0.0
         failures = 0
         while True:
-            now = time.time()
+            now = self._now()
             if now >= running.until:
                 if self.plan.cut_by_deadline:
                     return "the bot's Lambda function is near its timeout; run the command again to go on"
@@ -172,7 +172,7 @@ class _Follower:
                 log.warning("follow of %s: read failed (%d in a row): %s", running.log_group, failures, exc)
                 if failures >= _MAX_FAILURES:
                     return f"CloudWatch Logs kept refusing: {describe_aws_error(exc)}"
-                time.sleep(min(self.plan.poll_seconds, max(0.0, running.until - time.time())))
+                time.sleep(min(self.plan.poll_seconds, max(0.0, running.until - self._now())))
             if isinstance(source, LiveTail):
                 if source.sampled and not self.said_sampled:
                     self.said_sampled = True
@@ -181,11 +181,18 @@ class _Follower:
                     why = f" ({_describe(source.error)})" if source.error is not None else ""
                     self._say(f"Live Tail ended early{why}; polling every {self.plan.poll_seconds:g} s for the rest.")
                     source = self._polling()
-            if time.time() - last_post >= _POST_EVERY and len(self.pending):
-                ready = self.pending.take(_now_ms())
+            if self._now() - last_post >= _POST_EVERY and len(self.pending):
+                ready = self.pending.take(self._now_ms())
                 if ready:
                     self._post(ready)
-                    last_post = time.time()
+                    last_post = self._now()
+
+    def _now(self) -> float:
+        """The bot's clock (ctx.now), the one the follow's end and every shown time are on."""
+        return self.ctx.now().timestamp()
+
+    def _now_ms(self) -> int:
+        return int(self._now() * 1000)
 
     def _post(self, events: list[LogEvent]) -> None:
         if not events:
@@ -223,7 +230,3 @@ def _span(plan: FollowPlan) -> str:
 
 def _slug(name: str) -> str:
     return name.strip("/").replace("/", "-") or "log-group"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

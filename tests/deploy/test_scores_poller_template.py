@@ -109,3 +109,12 @@ def test_the_pollers_role_grants_exactly_what_it_calls(moto: str, monkeypatch: p
 
     granted = actions() - {"kms:Decrypt"}  # only for a customer managed key
     assert recording.called == granted, sorted(recording.called ^ granted)
+
+
+def test_the_bot_and_the_poller_state_the_schedules_tick() -> None:
+    """`/scores start` states the interval kept: on Lambda that is the schedule's rate, in both functions."""
+    rate = poller()["Events"]["Tick"]["Properties"]["Schedule"]
+    assert rate == "rate(1 minute)"
+    found = functions(DEPLOY / "slack-bot.yaml")
+    for name in ("SlackBotFunction", "ScoresPollerFunction"):
+        assert found[name]["Environment"]["Variables"]["OPSBOT_SCORES_TICK_SECONDS"] == "60", name

@@ -105,6 +105,20 @@ def test_transcript_html_shows_a_table_block_as_a_table() -> None:
     assert "<tr><td>shop &lt;prod&gt;</td><td class=right>2</td></tr></table>" in page
 
 
+def test_transcript_html_draws_emoji_in_table_cells_and_a_data_table_with_its_numbers_right() -> None:
+    from bot.local.demo_html import _reply
+    from bot.slack.blocks import Cell, table
+    from bot.slack.data_blocks import data_table, raw_number
+
+    blocks = table([("team", "profit"), ("Root Cause", Cell("705.40", emoji="large_green_circle"))], {1})
+    page = _reply({"response_type": "in_channel", "blocks": blocks})
+    assert "<td class=right>\U0001f7e2 705.40</td>" in page and ":large_green_circle:" not in page
+    native = data_table("gd: the ranking", ["#", "Team"], [[raw_number(1, "1"), "A <b>"]])
+    page = _reply({"response_type": "in_channel", "blocks": [native]})
+    assert "<caption class=tag>gd: the ranking</caption>" in page
+    assert "<tr><td class=right>1</td><td>A &lt;b&gt;</td></tr>" in page
+
+
 def test_without_sshd_the_ssh_scene_says_plainly_that_it_is_skipped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

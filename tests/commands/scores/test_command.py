@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -14,9 +15,10 @@ from bot.reply import Reply
 from commands.scores import COMMAND
 from commands.scores.chart import ChartSpec, render_chart
 from commands.scores.history import load_snapshot, record_samples
+from commands.scores.poller import run_tick
 from commands.scores.ranking import Mark
 from commands.scores.samples import ScoreSample
-from tests.commands.scores.conftest import ADMIN, START, Clock
+from tests.commands.scores.conftest import ADMIN, START, Clock, Posted
 
 Ctx = Callable[..., CommandContext]
 
@@ -37,7 +39,12 @@ def _game(make_ctx: Ctx, base: str, clock: Clock, polls: int = 3) -> None:
 
 
 def _table(reply: Reply) -> dict:
-    return next(block for block in reply.blocks if block["type"] == "table")
+    """The table block: the fallback for workspaces without data_table."""
+    return next(block for block in reply.fallback_blocks if block["type"] == "table")
+
+
+def _data_table(reply: Reply) -> dict:
+    return next(block for block in reply.blocks if block["type"] == "data_table")
 
 
 def test_only_admins_start_polling(make_ctx: Ctx, simulator: tuple[str, ScoreboardGame]) -> None:
@@ -120,15 +127,26 @@ def test_top_twenty_unless_all(make_ctx: Ctx, clock: Clock, store: object) -> No
     assert len(_table(_run(ctx, "big --all"))["rows"]) == 26
 
 
-def test_the_chart_and_its_table_come_from_one_snapshot(
-    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+def test_the_table_goes_out_first_and_the_chart_of_the_same_snapshot_follows(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock, posted: Posted
 ) -> None:
     base, _ = simulator
     _game(make_ctx, base, clock, polls=4)
-    reply = _run(make_ctx(), "chart gd --since 1h --top 3 --rank")
-    assert reply.ok and reply.files[0].filename.endswith(".png") and reply.files[0].content[:4] == b"\x89PNG"
-    assert len(_table(reply)["rows"]) == 1 + 6
+    ctx = make_ctx()
+    reply = _run(ctx, "chart gd --since 1h --top 3 --rank")
+    assert reply.ok and len(_table(reply)["rows"]) == 1 + 6
     assert "11:01:30 CEST" in reply.text  # the board's time, in Europe/Berlin: the last poll
+    assert not reply.files and not posted.messages  # the table goes out first, without waiting for the chart
+    assert reply.afterwards is not None
+    clock.advance(30)
+    run_tick(make_ctx(ADMIN))  # a poll lands while the chart is drawn: the chart still shows the table's board
+    reply.afterwards(ctx, True)
+    ((channel, chart),) = posted.messages
+    assert channel == "CCHAN01" and chart.files[0].content[:4] == b"\x89PNG"
+    assert "20250501-110130" in chart.files[0].filename and "11:01:30 CEST" in chart.text
+    posted.messages.clear()
+    reply.afterwards(ctx, False)  # Slack refused the table: no chart after it
+    assert not posted.messages
 
 
 def test_after_the_freeze_others_see_the_frozen_board(
@@ -181,7 +199,9 @@ def test_a_mark_is_kept_and_echoed_safely(make_ctx: Ctx, clock: Clock) -> None:
         ("--rank", ChartSpec(rank=True)),
     ],
 )
-def test_the_chart_options_reach_the_chart(make_ctx: Ctx, clock: Clock, options: str, spec: ChartSpec) -> None:
+def test_the_chart_options_reach_the_chart(
+    make_ctx: Ctx, clock: Clock, posted: Posted, options: str, spec: ChartSpec
+) -> None:
     ctx = make_ctx()
     for step in range(5):  # two minutes of four teams that keep changing places
         at = START.timestamp() + 30 * step
@@ -193,7 +213,11 @@ def test_the_chart_options_reach_the_chart(make_ctx: Ctx, clock: Clock, options:
     snapshot = load_snapshot(ctx.store, "gd", clock().timestamp(), is_admin=False)
     tz = ctx.settings.timezone
 
-    (drawn,) = _run(ctx, f"chart {options}").files
+    reply = _run(ctx, f"chart {options}")
+    assert reply.afterwards is not None
+    reply.afterwards(ctx, True)  # the chart follows the table
+    ((_, chart),) = posted.messages
+    (drawn,) = chart.files
 
     assert drawn.content == render_chart(snapshot, tz, spec), f"{options} did not reach the chart"
     assert drawn.content != render_chart(snapshot, tz, ChartSpec())
@@ -205,3 +229,139 @@ def test_stop_keeps_the_history(make_ctx: Ctx, simulator: tuple[str, ScoreboardG
     assert "Stopped" in _run(make_ctx(ADMIN), "stop").text
     assert _run(make_ctx(), "gd").ok
     assert not _run(make_ctx(ADMIN), "stop gd").ok
+
+
+def test_until_the_window_has_history_moves_are_since_the_previous_poll(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, game = simulator
+    _game(make_ctx, base, clock, polls=8)  # 3.5 minutes of a 15-minute window: the chaser has just taken the lead
+    reply = _run(make_ctx(), "")
+    leader, second = _table(reply)["rows"][1:3]
+    assert [leader[1]["text"], leader[4]["text"]] == ["Lambda Llamas", "▲1"]  # not "new"
+    assert [second[1]["text"], second[4]["text"]] == ["Unicorn Ops", "▼1"]
+    change = game.profits(8)["Lambda Llamas"] - game.profits(7)["Lambda Llamas"]
+    assert leader[3]["elements"][0]["elements"][-1]["text"].strip() == f"+{change:,.2f}"
+    assert "since the previous poll (11:03:00) until the history spans 15 min" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("options", "asked", "stated"),
+    [
+        ({}, "5s", "every 5 s."),  # the job ticks at the smallest --every: any game gets what it asks
+        ({}, "12s", "every 15 s (asked 12 s: the poller ticks every 5 s)."),
+        ({"tick_seconds": 10}, "5s", "every 10 s (asked 5 s: the poller ticks every 10 s)."),
+        ({"tick_seconds": 60}, "90s", "every 120 s (asked 90 s: the poller ticks every 60 s)."),
+    ],
+)
+def test_the_interval_stated_is_the_interval_kept(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock, options: dict, asked: str, stated: str
+) -> None:
+    from commands.scores.history import load_snapshot
+    from commands.scores.poller import JOB
+
+    base, _ = simulator
+    admin = make_ctx(ADMIN, **options)
+    reply = _run(admin, f"start <{base}/prod/scores> --every {asked} --name gd")
+    assert reply.ok and stated in reply.text, reply.text
+    tick = JOB.interval(admin.settings)
+    assert tick is not None
+    for _ in range(int(600 // tick)):  # ten minutes of the job's ticks, as `opsbot serve` runs them
+        clock.advance(tick)
+        run_tick(admin)
+    times = load_snapshot(admin.store, "gd", clock().timestamp(), is_admin=True).times
+    gaps = {round(b - a, 3) for a, b in itertools.pairwise(times)}
+    assert gaps == {float(stated.split()[1])}
+
+
+def test_the_board_says_the_last_polls_error_and_how_long_polls_have_failed(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    base, _ = simulator
+    admin = make_ctx(ADMIN)
+    assert "first poll failed (HTTP 500)" in _run(admin, f"start <{base}/status/500> --every 30s --name gd").text
+    for _ in range(4):
+        clock.advance(30)
+        run_tick(admin)
+    reply = _run(make_ctx(), "gd")
+    assert reply.text == (
+        "No scores for `gd` yet. Polls have failed for 2 min (5 failures in all); the last, at 11:02:00: HTTP 500."
+    )
+    # polls come back: the board is clean; they fail again: the board stays, with why and since when
+    clock.advance(30)
+    assert "first poll stored 6" in _run(admin, f"start <{base}/prod/scores> --every 30s --name gd").text
+    assert "Polls have failed" not in _run(make_ctx(), "gd").text
+    clock.advance(30)
+    _run(admin, f"start <{base}/not-json> --every 30s --name gd")
+    clock.advance(90)
+    run_tick(admin)
+    reply = _run(make_ctx(), "gd")
+    assert "Lambda Llamas" in reply.text
+    note = reply.blocks[-1]["elements"][0]["text"]
+    assert ":warning: Polls have failed for 1 min 30 s" not in note  # whole minutes, no seconds
+    assert "Polls have failed for 1 min (7 failures in all); the last, at 11:04:30: the answer is not JSON." in note
+
+
+@pytest.mark.parametrize("path", ["/ctfd/api/v1/scoreboard", "/ctfd/api/v1/scoreboard/top/10"])
+def test_a_late_start_on_ctfd_charts_the_game_from_its_first_solve(make_ctx: Ctx, clock: Clock, path: str) -> None:
+    from bot.local.scoreboard import scoreboard_server
+    from commands.scores.history import load_snapshot
+
+    started = clock().timestamp() - 3600  # the CTF began an hour before the bot was told of it
+    with scoreboard_server(ScoreboardGame(ctfd_started=started, ctfd_every=300, ctfd_history=11)) as (base, game):
+        admin = make_ctx(ADMIN)
+        reply = _run(admin, f"start <{base}{path}> --every 30s --name ctf")
+        assert "The first poll stored 6 scores." in reply.text, reply.text  # either shape polls
+        assert "The history before it, from CTFd's solves: 66 scores of 6 teams." in reply.text
+        assert game.requests[0] == "/ctfd/api/v1/scoreboard/top/50"
+        snapshot = load_snapshot(admin.store, "ctf", clock().timestamp(), is_admin=True)
+        assert snapshot.times[0] == started + 300 and len(snapshot.times) == 12  # 11 solve times + the poll
+        leader = snapshot.series["Lambda Llamas"]
+        assert [v for _, v in leader[:11]] == [round(game.profits(k)["Lambda Llamas"]) for k in range(1, 12)]
+        # a second start of the same game keeps its history: nothing is backfilled twice
+        clock.advance(30)
+        again = _run(admin, f"start <{base}{path}> --every 30s --name ctf")
+        assert "CTFd" not in again.text and game.requests.count("/ctfd/api/v1/scoreboard/top/50") == 1
+
+
+def test_the_ranking_is_a_sortable_data_table_within_slacks_limits_with_the_table_block_as_fallback(
+    make_ctx: Ctx, clock: Clock
+) -> None:
+    from bot.slack.data_blocks import check
+
+    ctx = make_ctx(ADMIN)
+    at = clock().timestamp()
+    record_samples(ctx.store, "big", [ScoreSample(at, f"T{i:02} <!here>", 1000.5 * (i % 7) - 2000) for i in range(30)])
+    ctx.store.put("scores-polls", "big", {})
+    reply = _run(ctx, "big --all")
+    table = _data_table(reply)
+    assert check(reply.blocks) == [] and table["page_size"] == 20 and len(table["rows"]) == 31
+    first = table["rows"][1]
+    assert first[0] == {"type": "raw_number", "value": 1, "text": "1"}
+    # Slack does not say whether raw_text parses mentions: escaped like every other text (bot.text.Mrkdwn)
+    assert first[1] == {"type": "raw_text", "text": "T06 &lt;!here&gt;"}
+    assert first[2] == {"type": "raw_number", "value": 4003.0, "text": "🟢 4,003.00"}  # numeric sort; the sign
+    assert [row[2]["text"] for row in table["rows"][-2:]] == ["🔴 -2,000.00", "🔴 -2,000.00"]  # two decimals for all
+    fallback = _table(reply)
+    amounts = [row[2]["elements"][0]["elements"][-1]["text"] for row in fallback["rows"][1:]]
+    assert {len(a.split(".")[1]) for a in amounts} == {2}  # fixed decimals in the old table too
+
+
+def test_opted_in_the_chart_reply_adds_slacks_own_line_chart_of_the_top_six(
+    make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock
+) -> None:
+    from bot.slack.data_blocks import check
+
+    base, game = simulator
+    _game(make_ctx, base, clock, polls=30)
+    plain = _run(make_ctx(), "chart gd")
+    assert [b["type"] for b in plain.blocks].count("data_visualization") == 0  # off unless opted in
+    reply = _run(make_ctx(native_chart=True), "chart gd")
+    (native,) = [b for b in reply.blocks if b["type"] == "data_visualization"]
+    assert check(reply.blocks) == [] and "data_visualization" not in [b["type"] for b in reply.fallback_blocks]
+    chart = native["chart"]
+    assert chart["axis_config"]["categories"][-1] == "11:14" and len(chart["axis_config"]["categories"]) == 10
+    assert chart["axis_config"]["x_label"] == "Time (CEST)"
+    leader = chart["series"][0]
+    assert leader["name"] == "Lambda Llamas" and leader["data"][-1]["value"] == game.profits(30)["Lambda Llamas"]
+    assert len(chart["series"]) == 6 and reply.afterwards is not None  # the PNG still follows

@@ -51,6 +51,7 @@ def test_the_poller_jobs_live_table_and_lead_change_post_carry_no_live_mention_o
     make_ctx: Callable[..., CommandContext], clock: Clock, slack: tuple[SlackStandIn, SlackDelivery]
 ) -> None:
     standin, delivery = slack
+    standin.refuse_blocks("data_table")  # a workspace without it: the table block, too big, goes monospace
     with scoreboard_server(ScoreboardGame(teams=TEAMS, slow_seconds=3)) as (base, _game):
         ctx = make_ctx(channel=CHANNEL)
         ctx.post = delivery.post

@@ -221,3 +221,18 @@ def test_since_is_read_in_the_bot_time_zone(ctx: CommandContext, seed_group: See
     reply = tail(ctx, f"orders --since {since:%Y-%m-%dT%H:%M}")
 
     assert f"since {since:%Y-%m-%d %H:%M}" in reply.text
+
+
+def test_a_follow_runs_on_the_bots_clock_as_every_time_it_shows(ctx: CommandContext, seed_group: Seeder) -> None:
+    """The demo's clock runs ahead of the wall's: the follow's end is on the bot's clock, not time.time()."""
+    from dataclasses import replace
+
+    seed_group("/aws/lambda/orders", "classic_python.jsonl")
+    ahead = datetime.now(UTC) + timedelta(hours=5)
+    following = replace(ctx, clock=lambda: ahead, post=lambda _channel, _reply: None)
+
+    reply = tail(following, "orders --follow 10m")
+
+    ends = (ahead + timedelta(minutes=10)).astimezone(ctx.settings.timezone)
+    assert f"Following until {ends:%H:%M:%S %Z}" in shown(reply), shown(reply)[:400]
+    assert reply.afterwards is not None
