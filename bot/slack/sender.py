@@ -98,9 +98,11 @@ class QueueSender:
             if j > 0:  # the merged post is out: only its file goes back, as a record of its own
                 self.queue.enqueue({**part, "attempts": part.get("attempts", 0) + 1})
                 return None
-            backoff = self.delivery.policy.backoff(first.receives, outcome.retry_after)
-            for item in rest:
-                self.queue.retry_in(item, backoff)
+            # The failed one is due after the backoff; those behind it at once, since SQS holds a
+            # group back while any of its messages is in flight: they follow it, in order.
+            self.queue.retry_in(first, self.delivery.policy.backoff(first.receives, outcome.retry_after))
+            for item in rest[1:]:
+                self.queue.retry_in(item, 0)
             return [item.message_id for item in rest]
         return None
 
