@@ -57,17 +57,20 @@ def _runtime() -> Runtime:
 
 @cache
 def _delivery() -> SlackDelivery:
-    runtime = _runtime()
-    queue_url = os.environ.get("OPSBOT_DELIVERY_QUEUE_URL", "")
+    return delivery_for(_runtime(), os.environ)
+
+
+def delivery_for(runtime: Runtime, env: Mapping[str, str]) -> SlackDelivery:
+    """With a delivery queue, records go to SQS and `delivery_handler` sends them; without one,
+    they wait in the state store and go out in flush(): nothing runs once an invocation returns,
+    and what one could not deliver stays queued for the next."""
+    queue_url, dead_letter_url = queue_urls(env)
     if not queue_url:
-        # Nothing runs once an invocation returns: records go out in flush(), and what one invocation
-        # could not deliver stays queued in the store for the next one.
         return SlackDelivery.configured(runtime.settings, runtime.store, background=False)
-    # The queue's sender (delivery_handler) delivers: one sender per channel at a time, so no
-    # burst: a container that hands a channel on cannot know what the next one will send.
-    policy = DeliveryPolicy.from_env()
+    # One sender per channel at a time, so no burst: a container that hands a channel on cannot
+    # know what the next one will send.
+    policy = DeliveryPolicy.from_env(env)
     pacer = ChannelPacer(workspace_per_minute=policy.workspace_per_minute, workspace_burst=int(policy.workspace_burst))
-    dead_letter_url = os.environ.get("OPSBOT_DELIVERY_DEAD_LETTER_URL", "")
     queue = DeliveryQueue(runtime.aws.client("sqs"), queue_url, runtime.store, dead_letter_url)
     client = make_web_client(runtime.settings)
     return SlackDelivery(client, runtime.store, policy, pacer, background=False, queue=queue)
@@ -213,6 +216,17 @@ def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
                     raise SettingsError(f"{var}: expected a {kind.__name__}, got {env[var]!r}") from None
         command_options[key] = options
     return dataclasses.replace(settings, command_options=command_options)
+
+
+def queue_urls(env: Mapping[str, str]) -> tuple[str, str]:
+    """The delivery queue and its dead-letter queue (the template passes both); empty: no queue."""
+    urls = []
+    for name in ("OPSBOT_DELIVERY_QUEUE_URL", "OPSBOT_DELIVERY_DEAD_LETTER_URL"):
+        url = env.get(name) or ""
+        if url and not url.startswith(("https://", "http://")):
+            raise SettingsError(f"{name}: expected an SQS queue URL, got {url!r}")
+        urls.append(url)
+    return urls[0], urls[1]
 
 
 def delivery_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
