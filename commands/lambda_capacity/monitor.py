@@ -213,13 +213,20 @@ def alert_message(
     return f"{text} {outlook}", blocks
 
 
-def _load_alerting(store: Store, region: str, alarm_state: str) -> bool:
-    stored = store.get(STATE_NAMESPACE, region)
+def _load_alerting(stored: Any, alarm_state: str) -> bool:
     if stored is not None:
         return bool(stored.value.get("alerting"))
     # No memory (first run, or a Lambda cold start with a fresh /tmp): an alarm already in ALARM
     # means this crossing was announced before, so do not announce it again.
     return alarm_state == "ALARM"
+
+
+def _take_transition(store: Store, region: str, stored: Any, new: dict[str, Any]) -> bool:
+    """Record the new alert state only if nobody changed it since it was read: of two runs at once
+    (replicas, a slow schedule), exactly one announces a crossing."""
+    if stored is None:
+        return store.add(STATE_NAMESPACE, region, new)
+    return store.claim(STATE_NAMESPACE, region, stored.value, new)
 
 
 def check_reading(
@@ -237,9 +244,15 @@ def check_reading(
     publish_metrics(aws.client("cloudwatch", home), reading)
     alarm_name, alarm_state = ensure_alarm(aws, config, reading.region, home)
 
-    alerting = _load_alerting(store, reading.region, alarm_state)
+    stored = store.get(STATE_NAMESPACE, reading.region)
+    alerting = _load_alerting(stored, alarm_state)
     now_alerting, transition = next_alert_state(reading, config, alerting)
+    new = {"alerting": now_alerting, "at": reading.at}
     alerted = False
+    if transition and not _take_transition(store, reading.region, stored, new):
+        return CapacityCheck(
+            reading.region, reading, transition, False, alarm_name, forecast, "announced by another run"
+        )
     if transition and config.alert_channel and post:
         biggest = biggest_functions(aws, reading.region, config.rate) if transition == "crossed" else []
         text, blocks = alert_message(reading, config, transition, forecast, tz or UTC, biggest)
@@ -247,10 +260,15 @@ def check_reading(
             post(config.alert_channel, Reply(text=text, blocks=blocks))
             alerted = True
         except Exception:
-            # Keep the old state so the next run tries again: an alert is worth a retry.
+            # Back to the old state so the next run tries again: an alert is worth a retry.
             log.exception("could not post the %s alert for %s", transition, reading.region)
+            if stored is None:
+                store.delete(STATE_NAMESPACE, reading.region)
+            else:
+                store.claim(STATE_NAMESPACE, reading.region, new, stored.value)
             return CapacityCheck(reading.region, reading, transition, False, alarm_name, forecast, "alert not posted")
-    store.put(STATE_NAMESPACE, reading.region, {"alerting": now_alerting, "at": reading.at})
+    if not transition:
+        store.put(STATE_NAMESPACE, reading.region, new)
     return CapacityCheck(reading.region, reading, transition, alerted, alarm_name, forecast)
 
 

@@ -24,6 +24,7 @@ from commands.tail.render import keep_at_level, log_reply
 log = logging.getLogger(__name__)
 
 CURSORS = "tail-cursors"
+CURSOR_LEASE_SECONDS = 120.0  # longer than one poll of one group (a read, a post queued)
 _MAX_GROUPS_PER_PREFIX = 50
 
 
@@ -34,6 +35,20 @@ def cursor_key(route: LogRoute, log_group: str) -> str:
 def load_cursor(ctx: CommandContext, key: str) -> ResumeCursor:
     stored = ctx.store.get(CURSORS, key)
     return ResumeCursor.from_json(stored.value) if stored else ResumeCursor()
+
+
+def take_cursor(ctx: CommandContext, key: str) -> tuple[ResumeCursor, dict[str, Any]] | None:
+    """The cursor, leased to this poll (compare-and-set); None while another replica's poll holds
+    it, so two never post the same events. A poll that dies leaves the lease to run out."""
+    now = ctx.now().timestamp()
+    stored = ctx.store.get(CURSORS, key)
+    value: dict[str, Any] = dict(stored.value) if stored else ResumeCursor().to_json()
+    if stored is None and not ctx.store.add(CURSORS, key, value):
+        return None
+    if float(value.get("held_until") or 0) > now:
+        return None
+    leased = {**value, "held_until": now + CURSOR_LEASE_SECONDS}
+    return (ResumeCursor.from_json(value), leased) if ctx.store.claim(CURSORS, key, value, leased) else None
 
 
 def groups_of_route(logs: Any, route: LogRoute) -> list[str]:
@@ -52,20 +67,29 @@ def poll_group(ctx: CommandContext, route: LogRoute, log_group: str, options: Ta
     """One read of one group for one route; how many new events it posted."""
     assert ctx.post is not None
     key = cursor_key(route, log_group)
-    cursor = load_cursor(ctx, key)
-    now_ms = int(ctx.now().timestamp() * 1000)
-    start = cursor.start_ms(now_ms - int(options.first_read_seconds * 1000))
-    read = read_events(ctx.aws.client("logs"), log_group, start, filter_pattern=route.filter_pattern)
-    fresh = cursor.fresh(read.events)
-    if not fresh:
+    taken = take_cursor(ctx, key)
+    if taken is None:
         return 0
-    grouped = keep_at_level(group_invocations(fresh, filtered=bool(route.filter_pattern)), route.min_level)
-    if grouped.invocations or grouped.orphans.lines:
-        name = log_group.removeprefix("/aws/lambda/")
-        ctx.post(route.channel, log_reply(name, grouped, ctx.settings.timezone, filename="logs.txt"))
-    # Only now: the post is in the durable outbox (or nothing reached the route's level).
-    ctx.store.put(CURSORS, key, cursor.advance(fresh).to_json())
-    return len(fresh)
+    cursor, leased = taken
+    advanced = None
+    try:
+        now_ms = int(ctx.now().timestamp() * 1000)
+        start = cursor.start_ms(now_ms - int(options.first_read_seconds * 1000))
+        read = read_events(ctx.aws.client("logs"), log_group, start, filter_pattern=route.filter_pattern)
+        fresh = cursor.fresh(read.events)
+        if not fresh:
+            return 0
+        grouped = keep_at_level(group_invocations(fresh, filtered=bool(route.filter_pattern)), route.min_level)
+        if grouped.invocations or grouped.orphans.lines:
+            name = log_group.removeprefix("/aws/lambda/")
+            ctx.post(route.channel, log_reply(name, grouped, ctx.settings.timezone, filename="logs.txt"))
+        # Only now: the post is in the durable outbox (or nothing reached the route's level).
+        advanced = cursor.advance(fresh).to_json()
+        ctx.store.put(CURSORS, key, advanced)
+        return len(fresh)
+    finally:
+        if advanced is None:  # nothing posted: the next poll (here or in a replica) may go at once
+            ctx.store.claim(CURSORS, key, leased, cursor.to_json())
 
 
 def run_tick(ctx: CommandContext) -> dict[str, int]:
