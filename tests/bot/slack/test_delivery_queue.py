@@ -4,6 +4,7 @@ another's backlog, retries, refusals to the dead-letter queue, a sender dying mi
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from bot.reply import Attachment, LogText, Reply
 from bot.slack.delivery import SlackDelivery
 from bot.slack.outbox import DeliveryPolicy
 from bot.slack.pacer import ChannelPacer
-from bot.slack.queue import LARGE, DeliveryQueue
+from bot.slack.queue import LARGE, DeliveryQueue, group_of
 from bot.slack.sender import QueueSender
 from bot.state import Store
 
@@ -91,15 +92,20 @@ def log_reply(n: int, overflow: bool = False) -> Reply:
 
 def test_posts_keep_their_order_and_one_a_second_per_channel_across_four_senders(rig_for: Callable[..., Rig]) -> None:
     rig = rig_for()
-    for n in range(5):
-        for channel in (A, B):
-            rig.delivery.post(channel, Reply(f"{channel} {n}"))
-    rig.drain(count=4)
+    with rig.pollers(4):
+        # Queued while the senders run, a few at a time: each channel passes from sender to sender.
+        for n in range(6):
+            for channel in (A, B):
+                rig.delivery.post(channel, Reply(f"{channel} {n}"))
+            time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while rig.waiting() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     for channel in (A, B):
-        assert rig.texts(channel) == [f"{channel} {n}" for n in range(5)]
+        assert rig.texts(channel) == [f"{channel} {n}" for n in range(6)]
         times = [c.at for c in rig.standin.calls_to("chat.postMessage") if c.params["channel"] == channel]
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert min(gaps) >= 0.9, f"{channel} got two posts within a second: {gaps}"
 
 
@@ -112,7 +118,12 @@ def test_a_backlog_in_one_channel_holds_up_another_by_under_two_seconds(
     backlog *= 300
     for i in range(0, len(backlog), 10):
         entries = [
-            {"Id": str(n), "MessageBody": json.dumps(r), "MessageGroupId": A, "MessageDeduplicationId": f"{i + n}"}
+            {
+                "Id": str(n),
+                "MessageBody": json.dumps(r),
+                "MessageGroupId": group_of(A),
+                "MessageDeduplicationId": f"{i + n}",
+            }
             for n, r in enumerate(backlog[i : i + 10])
         ]
         rig.sqs.send_message_batch(QueueUrl=rig.url, Entries=entries)
@@ -148,7 +159,7 @@ def test_a_429_comes_back_after_its_retry_after_and_the_order_holds(rig_for: Cal
     rig.standin.fail_next("chat.postMessage", status=429, retry_after=1)
     for n in range(3):
         rig.delivery.post(A, Reply(f"post {n}"))
-    rig.drain(count=2)
+    rig.drain(count=2, timeout=15)  # well before the visibility timeout (30 s) would bring it back
 
     assert rig.texts(A) == ["post 0", "post 1", "post 2"]
     calls = rig.standin.calls_to("chat.postMessage")
