@@ -92,6 +92,13 @@ class ChannelPacer:
         if delay > 0:
             time.sleep(delay)
 
+    def answered(self, channel: str) -> None:
+        """Slack has answered a message to the channel: its next may go `interval` after this, not
+        after the request began, so a slow answer cannot bring two arrivals closer than that."""
+        with self._lock:
+            key = f"channel {channel}"
+            self._next[key] = max(self._next.get(key, 0.0), self._clock() + self.interval)
+
     def free_in(self, channels: Iterable[str]) -> float:
         """Seconds until each of the channels may take a message again with no burst left: a
         sender that hands a channel on to another process (which knows nothing of this pacer)

@@ -86,6 +86,8 @@ class QueueSender:
         for j, part in enumerate(parts):
             self.delivery.pace(part)
             outcome = self.delivery.attempt(part)
+            if part["kind"] != "upload" and part["paced"]:
+                self.delivery.pacer.answered(part["channel"])
             if outcome.sent:
                 continue
             if not outcome.retry:
