@@ -74,7 +74,7 @@ def merge(records: Sequence[Record]) -> list[Record]:
     blocks = list(newest["body"].get("blocks", []))[: MAX_BLOCKS - 1]
     body = {
         **newest["body"],
-        "text": f"{newest['body'].get('text', '')} (and {len(posts) - 1} earlier posts, in {filename})",
+        "text": f"{newest['body'].get('text', '')} (and {len(posts) - 1} earlier posts, in {escape_mrkdwn(filename)})",
         "blocks": [*blocks, note],
         # Every line, so that this post merged again later loses none of what its message shows.
         "merge": {
