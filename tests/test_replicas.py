@@ -5,6 +5,7 @@ post), one use of a prune plan."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -74,7 +75,9 @@ def test_replicas_polling_one_log_group_post_each_event_once(moto: str, tmp_path
         return run_tick(Runtime(settings, AwsClients(), store).context("job:tail_poller", "", post=posts))
 
     at_once(poll, state)
-    text = "".join(reply.log.text for reply in posts.replies if reply.log)
+    text = "".join(
+        json.dumps([r.blocks, r.attachments]) + "".join(f.content.decode() for f in r.files) for r in posts.replies
+    )
     assert [text.count(f"event-{i:03d}") for i in range(40)] == [1] * 40
     assert at_once(poll, state) == [{"C0L /aws/lambda/orders": 0}] * REPLICAS, "the cursor was left free"
 
