@@ -58,12 +58,15 @@ from slack_sdk.errors import SlackApiError  # noqa: E402
 
 from bot.aws import AwsClients  # noqa: E402
 from bot.jobs import run_forever  # noqa: E402
+from bot.lambda_handler import delivery_for  # noqa: E402
 from bot.local.aws import moto_server, use_fake_credentials  # noqa: E402
 from bot.local.slack_http import Answer, Params, RecordedCall  # noqa: E402
 from bot.local.slack_standin import SlackStandIn  # noqa: E402
+from bot.local.sqs_poller import Pollers  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.slack.delivery import SlackDelivery  # noqa: E402
+from bot.slack.sender import QueueSender  # noqa: E402
 from bot.state import Store  # noqa: E402
 from commands.tail.forwarder import handle_event  # noqa: E402
 from commands.tail.invocations import group_invocations  # noqa: E402
@@ -520,6 +523,42 @@ def burst_ours_on_lambda(
     return row, f"its {len(busy)} invocations ran {sum(busy):,.0f} s in all (longest {max(busy):.0f} s)"
 
 
+def burst_ours_on_queue(
+    args: argparse.Namespace, tmp: Path, burst: Burst, group: str, channel: str
+) -> tuple[list[str], str]:
+    """As on Lambda with the delivery queue: the forwarder queues in SQS FIFO (moto), and 4 containers
+    of the delivery sender (bot.local.sqs_poller standing in for the event source) send, merging
+    what a batch of up to 10 holds of the channel."""
+    with moto_server() as moto_url, LimitedStandIn(args.slack_rate, args.slack_burst) as standin:
+        use_fake_credentials(moto_url)
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="opsbot-delivery.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        settings = tail_settings(tmp, group, f"{channel}Q", standin)
+        env = {"OPSBOT_DELIVERY_QUEUE_URL": url}
+
+        def container() -> SlackDelivery:
+            return delivery_for(Runtime(settings, AwsClients(), Store.open(settings.state_url)), env)
+
+        forwarder = container()
+        ctx = Runtime(settings, AwsClients(), forwarder.outbox.store).context("lambda", "", post=forwarder.post)
+        senders = [container() for _ in range(4)]
+        handlers = [QueueSender(d, d.queue).handle for d in senders if d.queue is not None]
+
+        def pending() -> bool:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            return (
+                attributes["ApproximateNumberOfMessages"] != "0"
+                or attributes["ApproximateNumberOfMessagesNotVisible"] != "0"
+            )
+
+        with Pollers(sqs, url, handlers, lambda: time.time() + 20) as pollers:
+            first, sent = send_burst(burst, args.streams, lambda e: handle_event(e, ctx))
+            wait_for_markers(standin, f"{channel}Q", burst, first, args.drain_timeout, pending)
+        row = burst_row("ours on Lambda: SQS FIFO + 4 senders", standin, f"{channel}Q", burst, first, sent)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    return row, f"its senders were invoked {pollers.invocations} times"
+
+
 def burst_naive(args: argparse.Namespace, burst: Burst, channel: str) -> tuple[list[str], str]:
     """One chat.postMessage per line: nothing queued, nothing paced, a refusal logged and dropped."""
     with LimitedStandIn(args.slack_rate, args.slack_burst) as standin:
@@ -550,6 +589,8 @@ def part_burst(args: argparse.Namespace, tmp: Path) -> None:
     results = [burst_ours(args, tmp, burst, group, channel)]
     if args.lambda_mode:
         results.append(burst_ours_on_lambda(args, tmp, burst, group, channel))
+    if args.queue_mode:
+        results.append(burst_ours_on_queue(args, tmp, burst, group, channel))
     results.append(burst_naive(args, burst, channel))
     header = ["forwarder", "lines", "postMessage calls", "429s", "accepted", "lines in Slack", "lost", "repeated"]
     print_table([*header, "calls/s avg / peak in 1 s", "drained after"], [row for row, _ in results])
@@ -724,6 +765,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slack-rate", type=float, default=1.0, help="part 2: chat.postMessage/s per channel (0: off)")
     parser.add_argument("--slack-burst", type=int, default=10, help="part 2: the limit's burst")
     parser.add_argument("--lambda-mode", action="store_true", help="part 2: also ours as on Lambda (≈ +1 min)")
+    parser.add_argument("--queue-mode", action="store_true", help="part 2: also ours on Lambda's delivery queue")
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="part 2: seconds to wait for ours to drain")
     parser.add_argument("--rate", type=float, default=2.0, help="part 3: PutLogEvents per second")
     parser.add_argument("--poll-seconds", type=float, default=60.0, help="part 3: how long the writer writes")

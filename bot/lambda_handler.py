@@ -32,8 +32,12 @@ from bot.http_limits import TokenBuckets
 from bot.runtime import DELIVERY_ROOM, WORK_DEADLINE, Runtime
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.app import build_app
-from bot.slack.delivery import SlackDelivery
+from bot.slack.delivery import SlackDelivery, make_web_client
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
+from bot.slack.outbox import DeliveryPolicy
+from bot.slack.pacer import ChannelPacer
+from bot.slack.queue import DeliveryQueue
+from bot.slack.sender import STOP_BEFORE_END, QueueSender
 from commands import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -76,10 +80,23 @@ def _runtime() -> Runtime:
 
 @cache
 def _delivery() -> SlackDelivery:
-    # Nothing runs once an invocation returns: records go out in flush(), and what one invocation
-    # could not deliver stays queued in the store for the next one.
-    runtime = _runtime()
-    return SlackDelivery.configured(runtime.settings, runtime.store, background=False)
+    return delivery_for(_runtime(), os.environ)
+
+
+def delivery_for(runtime: Runtime, env: Mapping[str, str]) -> SlackDelivery:
+    """With a delivery queue, records go to SQS and `delivery_handler` sends them; without one,
+    they wait in the state store and go out in flush(): nothing runs once an invocation returns,
+    and what one could not deliver stays queued for the next."""
+    queue_url, dead_letter_url = queue_urls(env)
+    if not queue_url:
+        return SlackDelivery.configured(runtime.settings, runtime.store, background=False)
+    # One sender per channel at a time, so no burst: a container that hands a channel on cannot
+    # know what the next one will send.
+    policy = DeliveryPolicy.from_env(env)
+    pacer = ChannelPacer(workspace_per_minute=policy.workspace_per_minute, workspace_burst=int(policy.workspace_burst))
+    queue = DeliveryQueue(runtime.aws.client("sqs"), queue_url, runtime.store, dead_letter_url)
+    client = make_web_client(runtime.settings)
+    return SlackDelivery(client, runtime.store, policy, pacer, background=False, queue=queue)
 
 
 @cache
@@ -224,6 +241,34 @@ def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
                     raise SettingsError(f"{var}: expected a {kind.__name__}, got {env[var]!r}") from None
         command_options[key] = options
     return dataclasses.replace(settings, command_options=command_options)
+
+
+def queue_urls(env: Mapping[str, str]) -> tuple[str, str]:
+    """The delivery queue and its dead-letter queue (the template passes both); empty: no queue."""
+    urls = []
+    for name in ("OPSBOT_DELIVERY_QUEUE_URL", "OPSBOT_DELIVERY_DEAD_LETTER_URL"):
+        url = env.get(name) or ""
+        if url and not url.startswith(("https://", "http://")):
+            raise SettingsError(f"{name}: expected an SQS queue URL, got {url!r}")
+        urls.append(url)
+    return urls[0], urls[1]
+
+
+def delivery_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """The delivery queue's sender (SQS event source, ReportBatchItemFailures): bot.slack.sender."""
+    try:
+        delivery = _delivery()
+    except (SettingsError, *AWS_ERRORS) as exc:
+        # Every message comes back (after its visibility timeout): nothing is lost while SSM is away.
+        reason = str(exc) if isinstance(exc, SettingsError) else describe_aws_error(exc)
+        log.error("opsbot cannot send: %s", reason)
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event.get("Records") or ()]}
+    if delivery.queue is None:
+        log.error("delivery_handler needs OPSBOT_DELIVERY_QUEUE_URL (the queue it drains)")
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event.get("Records") or ()]}
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    until = time.time() + (remaining() / 1000 if remaining else 60.0) - STOP_BEFORE_END
+    return QueueSender(delivery, delivery.queue).handle(event, until)
 
 
 def _entry_point(entry: LambdaEntry) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:

@@ -43,6 +43,16 @@ def _escaped_tree(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class LogText:
+    """Every line of a log post as plain text: posts of it queued behind each other in one channel
+    may be merged into one message and one file named `filename` (bot.slack.merge)."""
+
+    title: str
+    text: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """`text` (what notifications show), the blocks, attachments and file titles are all Slack text:
     anything in them that is not `Mrkdwn` (or a built `Block`) is escaped here, at construction."""
@@ -64,6 +74,7 @@ class Reply:
     replace_key: str = ""
     # A post that goes into the thread of the message posted under this replace_key (a follow's lines).
     thread_key: str = ""
+    log: LogText | None = None  # set by log posts: they may be merged with others queued before them
     # Work that goes on once the reply is out (a follow), on the same worker: called with the context
     # and False when Slack refused the reply, so the work can give up (and free what it holds).
     afterwards: Callable[[CommandContext, bool], None] | None = field(default=None, compare=False)

@@ -22,12 +22,14 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.aws import AWS_ERRORS
 from bot.reply import Attachment, Reply
 from bot.settings import Settings
 from bot.slack.blocks import fit_text
 from bot.slack.outbox import DeliveryPolicy, Outbox, Record, late_note
 from bot.slack.outcome import SENT, Outcome, fitted, outcome_of, outcome_of_error
 from bot.slack.pacer import ChannelPacer
+from bot.slack.queue import DeliveryQueue
 from bot.state import Store, StoreError
 from bot.text import Mrkdwn
 
@@ -54,8 +56,10 @@ class SlackDelivery:
         policy: DeliveryPolicy | None = None,
         pacer: ChannelPacer | None = None,
         background: bool = True,
+        queue: DeliveryQueue | None = None,
     ) -> None:
         self.client = client
+        self.queue = queue  # on Lambda: records go to SQS, and bot.slack.sender sends them
         self.policy = policy or DeliveryPolicy()
         self.pacer = pacer or ChannelPacer.for_policy(self.policy)
         self.outbox = Outbox(store, self.policy)
@@ -136,9 +140,14 @@ class SlackDelivery:
             kind, body["replace_key"] = "update", reply.replace_key
         elif reply.thread_key:
             body["thread_key"] = reply.thread_key
+        merging = reply.log is not None and kind == "post"
+        if merging and reply.log is not None:
+            body["merge"] = {"title": reply.log.title, "text": reply.log.text, "filename": reply.log.filename}
         last = self._enqueue(channel_id, channel_id, kind, body, paced=True, url=url)
         for attachment in reply.files:
             upload = {**_upload_body(attachment), "thread_key": reply.thread_key}
+            if merging:
+                upload["merge_part"] = True
             last = self._enqueue(channel_id, channel_id, "upload", upload, paced=True, url=url)
         return last
 
@@ -158,6 +167,8 @@ class SlackDelivery:
 
     def flush(self, timeout: float) -> None:
         """Deliver what is queued (by this process or an earlier one) for up to `timeout` seconds."""
+        if self.queue is not None:
+            return  # the queue's sender delivers
         until = time.time() + timeout
         self._start_lanes(math.inf if self._background else until)
         with self._lock:
@@ -173,13 +184,17 @@ class SlackDelivery:
         self, lane: str, channel: str, kind: str, body: dict[str, Any], paced: bool, url: str = ""
     ) -> Future[bool]:
         done: Future[bool] = Future()
+        record = self.outbox.new_record(lane, channel, kind, body, paced=paced, url=url)
         try:
-            key = self.outbox.enqueue(lane, channel, kind, body, paced=paced, url=url)
-        except StoreError as exc:
-            # Better once without a net than never: the store refused (too big, unreachable).
+            if self.queue is not None:
+                self.queue.enqueue(record)
+                done.set_result(True)  # SQS has it: from here the sender delivers it or dead-letters it
+                return done
+            key = self.outbox.enqueue(record)
+        except (StoreError, *AWS_ERRORS) as exc:
+            # Better once without a net than never: the store or the queue refused (too big, unreachable).
             log.warning("could not queue a %s to %s (%s); sending it once, unqueued", kind, channel, exc)
-            record: Record = {"kind": kind, "body": body, "url": url, "channel": channel, "queued_at": time.time()}
-            outcome = self._attempt(record)
+            outcome = self.attempt(record)
             if not outcome.sent:
                 log.error("a %s to %s failed and is lost: %s", kind, channel, outcome.reason)
             done.set_result(outcome.sent)
@@ -261,20 +276,26 @@ class SlackDelivery:
         if mine["kind"] == "update" and self.outbox.superseded(key, mine):
             self._done(key, sent=True)  # a newer edit of the same message is queued behind it: only that one goes
             return False
-        if mine["paced"]:
-            self.pacer.wait(mine["channel"])
-        outcome = self._attempt(mine)
+        mine = self.outbox.drop_replaced(key, mine) if "replaces" in mine else self.outbox.merge_run(key, mine)
+        self.pace(mine)
+        outcome = self.attempt(mine)
         if outcome.sent:
             self._done(key, sent=True)
         elif not outcome.retry:
             log.error("Slack refused a %s to %s, dropped: %s", mine["kind"], lane, outcome.reason)
-            self._refused(mine, outcome)
+            self.refused(mine, outcome)
             self._done(key, sent=False)
         else:
             log.warning("a %s to %s failed (%s); it stays queued", mine["kind"], lane, outcome.reason)
             self._failed_at[lane] = time.time()
             self.outbox.retry_later(key, mine, outcome.retry_after)
         return False
+
+    def pace(self, record: Record) -> None:
+        if record["kind"] == "upload":
+            self.pacer.wait_upload()
+        elif record["paced"]:
+            self.pacer.wait(record["channel"])
 
     def _pause(self, until_time: float, until: float) -> bool:
         """Sleep until `until_time`; False if the lane's own end (`until`) comes first."""
@@ -288,9 +309,10 @@ class SlackDelivery:
         if done is not None:
             done.set_result(sent)
 
-    def _attempt(self, record: Record) -> Outcome:
-        """One attempt; when Slack refuses the blocks as invalid_blocks and the record has fallback
-        blocks (data_table, data_visualization in a workspace without them), those go at once instead."""
+    def attempt(self, record: Record) -> Outcome:
+        """One try at Slack (the lanes', and the queue sender's). When Slack refuses the blocks as
+        invalid_blocks and the record has fallback blocks (data_table, data_visualization in a workspace
+        without them), those go at once instead."""
         fallback = record["body"].pop("fallback_blocks", None)
         outcome = self._attempt_once(record)
         if fallback and not outcome.sent and "invalid_blocks" in outcome.reason:
@@ -318,9 +340,7 @@ class SlackDelivery:
                 result = Respond(response_url=record["url"])(**fitted(body, note))
                 return outcome_of(result.status_code, result.headers, f"{result.status_code} {result.body}")
             if record["kind"] == "post":
-                message = fitted(body, note)
-                message.pop("thread_key", None)
-                self.client.chat_postMessage(**message, thread_ts=self._thread_of(record))
+                self.client.chat_postMessage(**fitted(body, note), thread_ts=self._thread_of(record))
                 return SENT
             if record["kind"] == "update":
                 self._post_or_update(body["replace_key"], fitted(body, note))
@@ -338,7 +358,6 @@ class SlackDelivery:
 
     def _post_or_update(self, replace_key: str, message: dict[str, Any]) -> None:
         """Edit the message last posted under the key; post one (and keep its ts) if there is none."""
-        message.pop("replace_key", None)
         channel = message["channel"]
         ts = self.outbox.posted_ts(channel, replace_key)
         if ts:
@@ -358,7 +377,7 @@ class SlackDelivery:
         thread_key = record["body"].get("thread_key")
         return self.outbox.posted_ts(record["channel"], thread_key) or None if thread_key else None
 
-    def _refused(self, record: Record, outcome: Outcome) -> None:
+    def refused(self, record: Record, outcome: Outcome) -> None:
         """Tell the caller, while their response_url lasts, what Slack would not take."""
         if not record["url"] or record["kind"] == "respond":
             return

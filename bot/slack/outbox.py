@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.settings import SettingsError
+from bot.slack.merge import merge, run_length
 from bot.state import Store
 
 NAMESPACE = "outbox"
@@ -104,14 +105,12 @@ class Outbox:
         # Unique per process (and per container on Lambda): leases say which sender holds a record.
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
-    def enqueue(
+    def new_record(
         self, lane: str, channel: str, kind: str, body: Mapping[str, Any], *, paced: bool, url: str = ""
-    ) -> str:
-        """Write a record; raises StoreError if the store cannot hold it."""
+    ) -> Record:
+        """A record as every outbox keeps it (the table's, and the queue's on Lambda)."""
         now = time.time()
-        deadline = now + (RESPONSE_URL_SECONDS if url else self.policy.post_deadline)
-        key = f"{time.time_ns():020d}-{next(_sequence) % 1_000_000:06d}-{uuid.uuid4().hex[:6]}"
-        record: Record = {
+        return {
             "lane": lane,
             "channel": channel,
             "kind": kind,
@@ -119,14 +118,18 @@ class Outbox:
             "url": url,
             "paced": paced,
             "queued_at": now,
-            "deadline": deadline,
+            "deadline": now + (RESPONSE_URL_SECONDS if url else self.policy.post_deadline),
             "attempts": 0,
             "next_at": 0.0,
             "owner": "",
             "lease_until": 0.0,
         }
+
+    def enqueue(self, record: Record) -> str:
+        """Write a record; raises StoreError if the store cannot hold it."""
+        key = f"{time.time_ns():020d}-{next(_sequence) % 1_000_000:06d}-{uuid.uuid4().hex[:6]}"
         # The sender drops (and logs) a record past its deadline; the expiry only clears what nobody drains.
-        self.store.add(NAMESPACE, key, record, expires_at=deadline + 3600)
+        self.store.add(NAMESPACE, key, record, expires_at=record["deadline"] + 3600)
         return key
 
     def records(self) -> list[tuple[str, Record]]:
@@ -151,6 +154,33 @@ class Outbox:
         next_at = time.time() + self.policy.backoff(attempts, retry_after)
         later = {**record, "attempts": attempts, "next_at": next_at, "lease_until": next_at + self.policy.lease}
         return later if self.store.claim(NAMESPACE, key, record, later) else None
+
+    def merge_run(self, key: str, record: Record) -> Record:
+        """Merge the log posts queued right behind the head (`key`, held by this process) into it
+        (bot.slack.merge); the head as it now is. The merged file is written first, under a key
+        right behind the head, and the merged post names what it replaces: a process that dies
+        half-way leaves a head that still deletes those, so nothing goes out twice."""
+        behind = [(k, r) for k, r in self.records() if r.get("lane") == record["lane"] and k > key]
+        free = list(itertools.takewhile(lambda kr: not self.held_by_other(kr[1]), behind))
+        count = run_length([record, *(r for _, r in free)])
+        if count == 1:
+            return record
+        post, upload = merge([record, *(r for _, r in free[: count - 1])])
+        file_key = f"{key}+"  # sorts right behind the head, before anything queued after it
+        replaced = [k for k, _ in free[: count - 1] if k != file_key]
+        upload = {**upload, "owner": "", "lease_until": 0.0}
+        self.store.put(NAMESPACE, file_key, upload, expires_at=post["deadline"] + 3600)
+        merged = {**post, "replaces": replaced}
+        if not self.store.claim(NAMESPACE, key, record, merged):
+            return record
+        return self.drop_replaced(key, merged)
+
+    def drop_replaced(self, key: str, record: Record) -> Record:
+        """Delete the records a merged head replaces (again, if a process died before it could)."""
+        for replaced in record.get("replaces", ()):
+            self.store.delete(NAMESPACE, replaced)
+        rest = {k: v for k, v in record.items() if k != "replaces"}
+        return rest if self.store.claim(NAMESPACE, key, record, rest) else record
 
     def release(self, key: str, record: Record) -> None:
         """Let any process take the record at once (a Lambda invocation that has to return)."""

@@ -61,9 +61,13 @@ def outcome_of_error(exc: Exception) -> Outcome:
     return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")  # the network, or Slack's side of it
 
 
+PRIVATE_KEYS = frozenset({"merge", "merge_part", "replace_key", "thread_key", "fallback_blocks"})
+
+
 def fitted(body: Mapping[str, Any], note: str = "") -> dict[str, Any]:
     """The message within Slack's limits, with the late note if there is one: the one place that fits."""
-    message = dict(body)
+    # What the outbox keeps for itself (a merge's lines, the keys of threads and edits) is not Slack's.
+    message = {k: v for k, v in body.items() if k not in PRIVATE_KEYS}
     message["text"] = str(message.get("text") or "")[:MAX_TEXT]
     # The blocks were a Reply's, escaped when it was made; the outbox kept them as JSON.
     blocks = fit_blocks([Block(b) for b in message.pop("blocks", None) or []])

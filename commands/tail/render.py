@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.reply import Attachment, Reply
+from bot.reply import Attachment, LogText, Reply
 from bot.slack.blocks import MAX_BLOCKS, MAX_BLOCKS_JSON, context, section
 from bot.text import Mrkdwn, plural
 from commands.tail.invocations import Grouped, Invocation, LogLine, Orphans, Status
@@ -113,7 +113,9 @@ def log_reply(
         tail_notes.append(context(Mrkdwn("_{}: see {}._").format(what, filename)))
     if not groups:
         tail_notes.insert(0, context(Mrkdwn("_No log events in that time._")))
-    return Reply(text=Mrkdwn.escape(summary), blocks=[*heading, *tail_notes], attachments=kept, files=files)
+    every_line = "\n\n".join([summary, *("\n".join(line for line in g.plain if line != FENCE) for g in groups)])
+    log = LogText(title, every_line, filename)
+    return Reply(text=Mrkdwn.escape(summary), blocks=[*heading, *tail_notes], attachments=kept, files=files, log=log)
 
 
 def _first_blocks(blocks: list[dict[str, Any]], room: int, budget: int) -> list[dict[str, Any]]:

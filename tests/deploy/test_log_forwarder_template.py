@@ -27,9 +27,13 @@ from tests.commands.tail.test_forwarder import payload
 from tests.deploy.test_slack_bot_template import references
 from tests.deploy.test_templates import (
     RecordingAws,
+    create_delivery_queue,
     create_state_table,
+    delivery_sender,
+    drained,
     load_template,
     policy_statements,
+    sender_actions,
     variables_the_bot_reads,
 )
 
@@ -43,6 +47,7 @@ CHANNEL = "C0LOGS1234"
 BEYOND_THE_POLICY = {
     "ssm:GetParameter": "the Slack token is an SSM SecureString read at start",
     "kms:Decrypt": "only when a customer managed key encrypts it",
+    "sqs:SendMessage": "its posts are queued in the delivery queue",
 }
 
 
@@ -322,9 +327,11 @@ def test_the_role_grants_exactly_what_logs_handler_calls(moto: str, monkeypatch:
             "OPSBOT_SLACK_TOKEN_PARAMETER": "/opsbot/slack-bot-token",
             "OPSBOT_TAIL_CHANNEL": CHANNEL,
             "SLACK_API_URL": slack.api_url,
+            "OPSBOT_DELIVERY_QUEUE_URL": create_delivery_queue(),
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+        sender = RecordingAws()
         try:
             assert handler(batch, None)["status"] == "posted"
             lambda_handler.forget_container()  # a retry in another container: the table remembers the batch
@@ -332,9 +339,12 @@ def test_the_role_grants_exactly_what_logs_handler_calls(moto: str, monkeypatch:
             assert handler(payload("/aws/lambda/orders", [], "CONTROL_MESSAGE"), None)["status"] == "control"
             for _ in range(2):  # counted: first added, then claimed
                 assert handler({}, None)["status"] == "malformed"
+            with delivery_sender(sender):
+                drained(os.environ["OPSBOT_DELIVERY_QUEUE_URL"])
         finally:
             lambda_handler.forget_container()
         assert len(slack.messages(CHANNEL)) == 1
 
     granted = actions() - {"kms:Decrypt"}  # only for a customer managed key
     assert recording.called == granted, sorted(recording.called ^ granted)
+    assert sender.called <= sender_actions(), sorted(sender.called - sender_actions())

@@ -5,6 +5,7 @@ role grants exactly what a recorded run of it on moto calls, and its variables a
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,13 @@ from commands import COMMANDS
 from commands.scores.history import Game, save_game
 from tests.deploy.test_templates import (
     RecordingAws,
+    create_delivery_queue,
     create_state_table,
+    delivery_sender,
+    drained,
     load_template,
     policy_statements,
+    sender_actions,
     variables_the_bot_reads,
 )
 
@@ -51,7 +56,7 @@ def functions(template: Path) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
 def test_every_handler_a_template_names_is_an_entry_point_of_the_lambda_handler(template: Path) -> None:
-    entries = {"slack_handler"} | {e.name for c in COMMANDS for e in c.lambda_entries}
+    entries = {"slack_handler", "delivery_handler"} | {e.name for c in COMMANDS for e in c.lambda_entries}
     for name, props in functions(template).items():
         module_name, _, function_name = props["Handler"].rpartition(".")
         assert module_name == "bot.lambda_handler", name
@@ -95,13 +100,17 @@ def test_the_pollers_role_grants_exactly_what_it_calls(moto: str, monkeypatch: p
             "OPSBOT_SCORES_POST_EVERY_MINUTES": "1",
             "OPSBOT_SCORES_ALLOW_HTTP_HOSTS": "127.0.0.1",  # the simulator is plain http on loopback
             "SLACK_API_URL": slack.api_url,
+            "OPSBOT_DELIVERY_QUEUE_URL": create_delivery_queue(),
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+        sender = RecordingAws()
         try:
             assert lambda_handler.scores_handler({}, None) == {"polled": ["gameday"], "failed": {}}
             lambda_handler.forget_container()  # a cold start: the poll state is in the table
             assert lambda_handler.scores_handler({}, None) == {"polled": [], "failed": {}}  # not due yet
+            with delivery_sender(sender):
+                drained(os.environ["OPSBOT_DELIVERY_QUEUE_URL"])
         finally:
             lambda_handler.forget_container()
         (upload,) = slack.uploads.values()
@@ -109,6 +118,7 @@ def test_the_pollers_role_grants_exactly_what_it_calls(moto: str, monkeypatch: p
 
     granted = actions() - {"kms:Decrypt"}  # only for a customer managed key
     assert recording.called == granted, sorted(recording.called ^ granted)
+    assert sender.called <= sender_actions(), sorted(sender.called - sender_actions())
 
 
 def test_the_bot_and_the_poller_state_the_schedules_tick() -> None:

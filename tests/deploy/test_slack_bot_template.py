@@ -32,9 +32,12 @@ from tests.bot.test_lambda_handler import api_event
 from tests.deploy.test_templates import (
     RecordingAws,
     assert_is_the_state_table,
+    create_delivery_queue,
     create_state_table,
+    delivery_sender,
     load_template,
     policy_statements,
+    sender_actions,
     variables_the_bot_reads,
 )
 
@@ -44,6 +47,7 @@ TEMPLATE = DEPLOY / "slack-bot.yaml"
 BEYOND_THE_POLICY = {
     "ssm:GetParameter": "the Slack token and signing secret are SSM SecureStrings read at start",
     "kms:Decrypt": "only when a customer managed key encrypts those parameters",
+    "sqs:SendMessage": "on Lambda, what goes to Slack is queued in the delivery queue",
 }
 # Actions that accept no resource but "*".
 UNSCOPABLE = {
@@ -277,15 +281,19 @@ def test_the_role_grants_what_the_bot_calls_on_lambda(moto: str, monkeypatch: py
             "OPSBOT_ADMINS": "UADMIN1",
             "OPSBOT_PUBLIC_URL": "https://api.example.com",
             "SLACK_API_URL": slack.api_url,
+            "OPSBOT_DELIVERY_QUEUE_URL": create_delivery_queue(),
         }.items():
             monkeypatch.setenv(name, value)
         for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
             monkeypatch.delenv(name, raising=False)
+        sender = RecordingAws()
         try:
-            run_the_bot(LambdaService(recording), slack)
+            with delivery_sender(sender):  # the replies reach Slack through it
+                run_the_bot(LambdaService(recording), slack)
         finally:
             lambda_handler.forget_container()
 
+    assert sender.called <= sender_actions(), sorted(sender.called - sender_actions())
     assert recording.called <= actions(), sorted(recording.called - actions())
     # Granted only for a customer managed key; s3:GetObject only when SSH is configured (a test of its own).
     assert actions() - recording.called == {"kms:Decrypt", "s3:GetObject"}
@@ -329,4 +337,7 @@ def run_the_bot(service: LambdaService, slack: SlackStandIn) -> None:
     # A follow runs in the lazy invocation (10 s here) and posts its first message to the channel.
     follow = slash_command_form("/tail", "orders --follow 10s", slack.new_response_url())
     assert service.request(signed_event(follow))["statusCode"] == 200
-    assert any("Stopped following" in json.dumps(m) for m in slack.messages("C0DEMO"))
+    deadline = time.monotonic() + 30  # the delivery sender posts what the follow queued
+    while not any("Stopped following" in json.dumps(m) for m in slack.messages("C0DEMO")):
+        assert time.monotonic() < deadline, "the follow's last message never arrived"
+        time.sleep(0.1)

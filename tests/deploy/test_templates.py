@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ from bot import lambda_handler
 from bot.aws import AwsClients
 from bot.local.seeds_capacity import demo_account
 from bot.local.slack_standin import SlackStandIn
+from bot.local.sqs_poller import Pollers
 from bot.remote.config import remote_settings
+from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError, load_settings
+from bot.slack.sender import QueueSender
 from commands.lambda_capacity import COMMAND as CAPACITY
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "capacity-monitor.yaml"
@@ -109,6 +113,7 @@ def variables_the_bot_reads() -> set[str]:
     lambda_handler.settings_from_env(Recording(), AwsClients())
     with contextlib.suppress(SettingsError):  # none set: SSH is not configured
         remote_settings(Settings(), Recording())  # read when a check or an archive runs
+    lambda_handler.queue_urls(Recording())
     return read
 
 
@@ -242,3 +247,37 @@ def test_every_action_is_real_and_scoped_where_it_can_be() -> None:
                 assert statement["Resource"] != "*", f"{action} can be scoped to a resource"
     (metrics,) = [s for s in statements() if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Opsbot/Lambda"}}
+
+
+def create_delivery_queue() -> str:
+    """The template's delivery queue on moto; its OPSBOT_DELIVERY_QUEUE_URL."""
+    attributes = {"FifoQueue": "true", "VisibilityTimeout": "180"}
+    return str(boto3.client("sqs").create_queue(QueueName="opsbot-delivery.fifo", Attributes=attributes)["QueueUrl"])
+
+
+def delivery_sender(aws: AwsClients) -> Pollers:
+    """The delivery sender function, a container of it built on `aws` from this environment,
+    draining the delivery queue while the block runs (its event source mapping, one poller)."""
+    runtime = Runtime.from_settings(lambda_handler.settings_from_env(os.environ, aws), aws)
+    delivery = lambda_handler.delivery_for(runtime, os.environ)
+    assert delivery.queue is not None
+    sender = QueueSender(delivery, delivery.queue)
+    return Pollers(boto3.client("sqs"), delivery.queue.url, [sender.handle], lambda: time.time() + 60)
+
+
+def drained(url: str, timeout: float = 30) -> None:
+    sqs, deadline = boto3.client("sqs"), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        if attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the delivery queue was not drained")
+
+
+def sender_actions() -> set[str]:
+    """What deploy/slack-bot.yaml grants the delivery sender function."""
+    path = Path(__file__).resolve().parents[2] / "deploy" / "slack-bot.yaml"
+    props = load_template(path)["Resources"]["DeliverySenderFunction"]["Properties"]
+    listed = [s["Action"] for s in policy_statements(props)]
+    return {a for action in listed for a in ([action] if isinstance(action, str) else action)}

@@ -11,10 +11,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 
 from bot import lambda_handler
 from bot.local.slack_standin import SlackStandIn
+from bot.local.sqs_poller import poll_once
 from commands.tail.forwarder import NotDelivered
 from tests.commands.tail.conftest import sample_rows
 
@@ -139,3 +141,22 @@ def test_a_group_without_a_route_is_logged_not_posted(standin: SlackStandIn) -> 
 
     assert lambda_handler.logs_handler(event, CONTEXT)["status"] == "unrouted"  # type: ignore[attr-defined]
     assert standin.messages(CHANNEL) == []
+
+
+def test_with_a_delivery_queue_the_post_goes_through_sqs_to_the_sender_function(
+    standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="opsbot-delivery.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    monkeypatch.setenv("OPSBOT_DELIVERY_QUEUE_URL", url)
+    lambda_handler.forget_container()
+    event = payload("/aws/lambda/orders", sample_rows("classic_python.jsonl"))
+
+    assert lambda_handler.logs_handler(event, CONTEXT)["status"] == "posted"  # type: ignore[attr-defined]
+    assert standin.calls_to("chat.postMessage") == [], "queued in SQS; the sender function posts it"
+    sender = SimpleNamespace(get_remaining_time_in_millis=lambda: 60_000)
+    assert poll_once(sqs, url, lambda e, _: lambda_handler.delivery_handler(e, sender), 0) == 1
+
+    (message,) = posted_text(standin)
+    assert "1f0a2b3c-0001-4d5e-8f90-a1b2c3d4e5f6" in message
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == [], "delivered, so deleted"
