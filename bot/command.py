@@ -13,14 +13,16 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.accounts import Account, AccountRefused, source_identity, take_account
 from bot.aws import AwsClients, describe_aws_error, is_aws_error
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.state import Store
+from bot.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class CommandContext:
     # Epoch seconds by which the work must have ended (a Lambda invocation's timeout, less room to
     # deliver); None: no limit. Long work (a follow) stops before it and says so.
     deadline: float | None = None
+    # The configured account `aws` acts in (its role assumed for this user); None: the bot's own credentials.
+    account: Account | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -130,6 +134,8 @@ class SlashCommand:
     # What the usage cannot say before the settings are read (e.g. the configured checks): a line shown
     # under the usage, with help and after a usage error; "" adds nothing.
     usage_note: Callable[[Settings], str] | None = None
+    # Acts in AWS: takes `--account NAME` when accounts are configured, and says which account answered.
+    aws: bool = True
 
     @property
     def usage(self) -> str:
@@ -145,7 +151,42 @@ class SlashCommand:
 
 def help_reply(command: SlashCommand, settings: Settings) -> Reply:
     usage = command.usage_for(settings)
-    return Reply.private(f"*{command.name}* — {command.summary}\n{usage}\n\n{command.help}")
+    accounts = ""
+    if command.aws and settings.accounts.configured:
+        accounts = "\n• `--account NAME` — the AWS account to act in, of those this channel may use."
+    return Reply.private(f"*{command.name}* — {command.summary}\n{usage}\n\n{command.help}{accounts}")
+
+
+def enter_account(command: SlashCommand, text: str, ctx: CommandContext) -> tuple[str, CommandContext]:
+    """The text without `--account`, and a context whose `aws` acts in the chosen account as this user.
+
+    Raises AccountRefused (a reply for the user) or RoleNotAssumed (an AWS error). With no accounts
+    configured the text is left alone, so `--account` is an unknown option as it always was.
+    """
+    accounts = ctx.settings.accounts
+    if not command.aws or not accounts.configured:
+        return text, ctx
+    requested, text = take_account(text)
+    account = accounts.choose(ctx.channel_id, requested, anywhere=ctx.trusted)
+    if account is None:
+        return text, ctx
+    if account.role_arn is None:
+        aws = ctx.aws.in_region(account.region)
+    else:
+        who = source_identity(ctx.user_id)
+        aws = ctx.aws.assumed(account.role_arn, who, external_id=account.external_id, region=account.region)
+    return text, replace(ctx, aws=aws, account=account)
+
+
+def said_for(reply: Reply, account: Account | None) -> Reply:
+    """The reply, saying which AWS account it answered for (where accounts are configured)."""
+    if account is None:
+        return reply
+    line = f"AWS account: *{escape_mrkdwn(account.title)}*"
+    if not reply.blocks:
+        return replace(reply, text=f"{reply.text}\n_{line}_")
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}
+    return replace(reply, blocks=[*reply.blocks, context])
 
 
 def failure_reply(exc: BaseException, command_name: str, usage: str = "") -> Reply:
@@ -171,9 +212,16 @@ def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
         usage = command.usage_for(ctx.settings)
         return Reply.error(f"That is too long for {command.name} ({len(text)} characters).\n{usage}")
     try:
-        return command.handle(text, ctx)
+        text, ctx = enter_account(command, text, ctx)
+    except AccountRefused as exc:
+        return Reply.error(str(exc))
     except Exception as exc:
-        return failure_reply(exc, command.name, command.usage_for(ctx.settings))
+        return failure_reply(exc, command.name)
+    try:
+        reply = command.handle(text, ctx)
+    except Exception as exc:
+        reply = failure_reply(exc, command.name, command.usage_for(ctx.settings))
+    return said_for(reply, ctx.account)
 
 
 def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandContext) -> Reply:

@@ -130,4 +130,5 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
+    aws=False,  # a scoreboard is on the web: `--account` means nothing here
 )
