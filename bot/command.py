@@ -178,15 +178,47 @@ def enter_account(command: SlashCommand, text: str, ctx: CommandContext) -> tupl
     return text, replace(ctx, aws=aws, account=account)
 
 
+# A button made under an account carries the account's name before its value: the press acts in
+# the same account (the plan a Delete confirms was made there), checked again at press time.
+_BUTTON_ACCOUNT = "account:"
+
+
 def said_for(reply: Reply, account: Account | None) -> Reply:
-    """The reply, saying which AWS account it answered for (where accounts are configured)."""
+    """The reply, saying which AWS account it answered for, its buttons bound to that account."""
     if account is None:
         return reply
     line = f"AWS account: *{escape_mrkdwn(account.title)}*"
     if not reply.blocks:
         return replace(reply, text=f"{reply.text}\n_{line}_")
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}
-    return replace(reply, blocks=[*reply.blocks, context])
+    blocks = [_bound(block, account) for block in reply.blocks]
+    attachments = [{**a, "blocks": [_bound(b, account) for b in a.get("blocks", [])]} for a in reply.attachments]
+    return replace(reply, blocks=[*blocks, context], attachments=attachments)
+
+
+def _bound(block: dict[str, Any], account: Account) -> dict[str, Any]:
+    def bind(element: Any) -> Any:
+        if isinstance(element, dict) and element.get("type") == "button" and "value" in element:
+            return {**element, "value": f"{_BUTTON_ACCOUNT}{account.name} {element['value']}"}
+        return element
+
+    bound = {**block}
+    if isinstance(block.get("elements"), list):
+        bound["elements"] = [bind(e) for e in block["elements"]]
+    if "accessory" in block:
+        bound["accessory"] = bind(block["accessory"])
+    return bound
+
+
+def enter_button_account(command: SlashCommand, value: str, ctx: CommandContext) -> tuple[str, CommandContext]:
+    """The button's own value, and a context in the account the message was made in (or the channel's)."""
+    requested = None
+    if value.startswith(_BUTTON_ACCOUNT):
+        requested, _, value = value.removeprefix(_BUTTON_ACCOUNT).partition(" ")
+    if not command.aws or not ctx.settings.accounts.configured:
+        return value, ctx
+    text = f"--account {requested}" if requested else ""
+    return value, enter_account(command, text, ctx)[1]
 
 
 def failure_reply(exc: BaseException, command_name: str, usage: str = "") -> Reply:
@@ -229,9 +261,16 @@ def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandCo
     if handler is None:
         return Reply.error("This button is no longer supported.")
     try:
-        return handler(value, ctx)
+        value, ctx = enter_button_account(command, value, ctx)
+    except AccountRefused as exc:
+        return Reply.error(str(exc))
     except Exception as exc:
         return failure_reply(exc, command.name)
+    try:
+        reply = handler(value, ctx)
+    except Exception as exc:
+        reply = failure_reply(exc, command.name)
+    return said_for(reply, ctx.account)
 
 
 def require_admin(ctx: CommandContext, what: str) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.accounts import AccountRefused
 from bot.aws import describe_aws_error, is_aws_error
-from bot.command import CommandError, HttpRequest, HttpResponse, SlashCommand, UsageError
+from bot.command import CommandError, HttpRequest, HttpResponse, SlashCommand, UsageError, enter_account
 from bot.http_limits import TokenBuckets
 from bot.runtime import Runtime
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
@@ -68,14 +69,21 @@ def route_request(
             wait = limits.take(token_hash(token)) if limits else 0
             if wait:
                 return HttpResponse(429, "too many requests for this token\n", headers=(("Retry-After", str(wait)),))
-            response = _answer(route.handler, match, HttpRequest(method, path, user_id), runtime)
+            response = _answer(route.handler, match, HttpRequest(method, path, user_id), runtime, command)
             runtime.store.audit(user_id, "http", method=method, path=path, status=response.status)
             return response
     return HttpResponse(404, "no such route\n")
 
 
-def _answer(handler: Any, match: Any, request: HttpRequest, runtime: Runtime) -> HttpResponse:
+def _answer(handler: Any, match: Any, request: HttpRequest, runtime: Runtime, command: SlashCommand) -> HttpResponse:
     ctx = runtime.context(request.user_id, "http")
+    try:
+        # Routes act in the account every other channel uses ([channels."*"]), as the token's owner.
+        ctx = enter_account(command, "", ctx)[1]
+    except AccountRefused as exc:
+        return HttpResponse(403, f"{exc}\n")
+    except Exception as exc:
+        return HttpResponse(502, (describe_aws_error(exc) if is_aws_error(exc) else "internal error") + "\n")
     try:
         response: HttpResponse = handler(match, request, ctx)
         return response
