@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.accounts import Account, AccountRefused, source_identity, take_account
 from bot.aws import AwsClients, describe_aws_error, is_aws_error
+from bot.policy import Action, Asker, Members
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.state import Store
@@ -61,6 +62,10 @@ class CommandContext:
     deadline: float | None = None
     # The configured account `aws` acts in (its role assumed for this user); None: the bot's own credentials.
     account: Account | None = None
+    # A Slack user group's members, for the policy (cached); None where Slack cannot be asked.
+    members: Members = lambda _group: None
+    # The policy let this request do a destructive verb: the feature's own admin check then agrees.
+    granted: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -114,6 +119,25 @@ class LambdaEntry:
     run: Callable[[Mapping[str, Any], CommandContext], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Verb:
+    """Something a command does that the policy names on its own: `/lambda-capacity prune`.
+
+    `applies` says whether a command text asks for it (the feature's own parsing, so the two never
+    disagree); `buttons` are the action_ids that carry it out when pressed.
+    """
+
+    name: str  # "prune", "--follow"
+    applies: Callable[[str], bool]
+    destructive: bool = False
+    buttons: tuple[str, ...] = ()
+
+
+def first_word(word: str) -> Callable[[str], bool]:
+    """`applies` for a verb that is the text's first word (as bot.args.split_verb reads it)."""
+    return lambda text: (text.split(maxsplit=1) or [""])[0].lower() == word
+
+
 # A variable that sets one of a feature's options on Lambda (no settings file there): name -> (key, type).
 EnvOptions = Mapping[str, tuple[str, Callable[[str], Any]]]
 
@@ -136,6 +160,16 @@ class SlashCommand:
     usage_note: Callable[[Settings], str] | None = None
     # Acts in AWS: takes `--account NAME` when accounts are configured, and says which account answered.
     aws: bool = True
+    verbs: tuple[Verb, ...] = ()
+
+    def actions(self, text: str) -> list[Action]:
+        """What the policy must allow for `text`: the command, and each of its verbs the text asks for."""
+        asked = [Action(f"{self.name} {v.name}", v.destructive) for v in self.verbs if _asks(v, text)]
+        return [Action(self.name), *asked]
+
+    def button_actions(self, action_id: str) -> list[Action]:
+        verbs = [v for v in self.verbs if action_id in v.buttons]
+        return [Action(self.name), *(Action(f"{self.name} {v.name}", v.destructive) for v in verbs)]
 
     @property
     def usage(self) -> str:
@@ -147,6 +181,30 @@ class SlashCommand:
         except SettingsError:
             note = ""  # the command itself says what is misconfigured when it runs
         return f"{self.usage}\n{note}" if note else self.usage
+
+
+def _asks(verb: Verb, text: str) -> bool:
+    try:
+        return verb.applies(text)
+    except Exception:
+        return False  # the text does not parse: the command refuses it with its usage, whatever it asked
+
+
+def policy_refusal(actions: list[Action], ctx: CommandContext) -> Reply | None:
+    """The one place the policy is enforced: commands, buttons and HTTP routes all come here.
+
+    The terminal is exempt: whoever runs it holds the bot's credentials already.
+    """
+    if ctx.trusted:
+        return None
+    asker = Asker(ctx.user_id, ctx.channel_id, ctx.account.name if ctx.account else None)
+    policy = ctx.settings.policy
+    for action in actions:
+        why = policy.refusal(action, asker, ctx.members)
+        if why is not None:
+            return Reply.error(why)
+    ctx.granted = any(action.destructive for action in actions)
+    return None
 
 
 def help_reply(command: SlashCommand, settings: Settings) -> Reply:
@@ -249,6 +307,9 @@ def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
         return Reply.error(str(exc))
     except Exception as exc:
         return failure_reply(exc, command.name)
+    refused = policy_refusal(command.actions(text), ctx)
+    if refused is not None:
+        return said_for(refused, ctx.account)
     try:
         reply = command.handle(text, ctx)
     except Exception as exc:
@@ -266,6 +327,9 @@ def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandCo
         return Reply.error(str(exc))
     except Exception as exc:
         return failure_reply(exc, command.name)
+    refused = policy_refusal(command.button_actions(action_id), ctx)
+    if refused is not None:
+        return said_for(refused, ctx.account)
     try:
         reply = handler(value, ctx)
     except Exception as exc:
@@ -274,5 +338,5 @@ def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandCo
 
 
 def require_admin(ctx: CommandContext, what: str) -> None:
-    if not ctx.is_admin:
+    if not (ctx.is_admin or ctx.granted):
         raise CommandError(f"Only opsbot admins may {what}. Ask one of them, or see OPSBOT_ADMINS.")

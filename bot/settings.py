@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.accounts import ANY_CHANNEL, Account, AccountMap, ChannelAccounts
+from bot.policy import DESTRUCTIVE, EVERYTHING, Policy, Rule
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -59,6 +60,12 @@ class Settings:
     command_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # [accounts.NAME] and [channels.ID]: the AWS accounts commands act in; empty: the bot's own credentials.
     accounts: AccountMap = field(default_factory=AccountMap)
+    policy_rules: Policy = field(default_factory=Policy)  # [[policy]]
+
+    @property
+    def policy(self) -> Policy:
+        """The [[policy]] rules, and OPSBOT_ADMINS as one allowing them every destructive verb."""
+        return self.policy_rules.with_admins(self.admins)
 
     def access_for(self, command: str) -> AccessRule:
         return self.access.get(command.lstrip("/"), AccessRule())
@@ -214,6 +221,46 @@ def _accounts(doc: Mapping[str, Any]) -> AccountMap:
     return AccountMap(accounts, channels)
 
 
+_ACTION = re.compile(r"^/[a-z0-9_-]{1,31}( [a-z-]{1,32})?$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def _policy(doc: Mapping[str, Any], accounts: AccountMap) -> Policy:
+    tables = doc.get("policy", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SettingsError("OPSBOT_CONFIG: policy rules are [[policy]] tables")
+    rules = []
+    for at, table in enumerate(tables, 1):
+        name = str(table.get("name") or f"policy #{at}")
+        key = f"OPSBOT_CONFIG [[policy]] {name!r}"
+        unknown = sorted(set(table) - {"name", "allow", "deny", "users", "usergroups", "channels", "accounts"})
+        if unknown:
+            raise SettingsError(f"{key}: unknown key {unknown[0]}")
+        if ("allow" in table) == ("deny" in table):
+            raise SettingsError(f"{key}: give either allow = [...] or deny = [...], the actions it is about")
+        actions = table.get("allow", table.get("deny"))
+        if not isinstance(actions, list) or not actions:
+            raise SettingsError(f'{key}: allow/deny is a list of actions such as "/lambda-capacity prune"')
+        bad = [a for a in actions if not (a in (EVERYTHING, DESTRUCTIVE) or (isinstance(a, str) and _ACTION.match(a)))]
+        if bad:
+            raise SettingsError(f'{key}: not an action: {bad[0]!r} ("/command", "/command verb", "*", "destructive")')
+        names = table.get("accounts", [])
+        if not isinstance(names, list) or set(names) - set(accounts.accounts):
+            raise SettingsError(f"{key} accounts: expected names of [accounts.NAME] tables")
+        rules.append(
+            Rule(
+                name=name,
+                allow="allow" in table,
+                actions=frozenset(actions),
+                users=_ids(f"{key} users", table.get("users", []), _USER_ID, "user"),
+                usergroups=_ids(f"{key} usergroups", table.get("usergroups", []), _GROUP_ID, "user group"),
+                channels=_ids(f"{key} channels", table.get("channels", []), _CHANNEL_ID, "channel"),
+                accounts=frozenset(names),
+            )
+        )
+    return Policy(tuple(rules))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -246,6 +293,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if bot_token and not bot_token.startswith("xoxb-"):
         raise SettingsError("SLACK_BOT_TOKEN: a bot token starts with 'xoxb-'")
 
+    admins = _ids("OPSBOT_ADMINS", _value(env, "OPSBOT_ADMINS") or "", _USER_ID, "user")
+    accounts = _accounts(doc)
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=_value(env, "SLACK_SIGNING_SECRET", secret=True),
@@ -254,7 +303,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         config_path=config_path,
         state_url=state_url,
         timezone=timezone,
-        admins=_ids("OPSBOT_ADMINS", _value(env, "OPSBOT_ADMINS") or "", _USER_ID, "user"),
+        admins=admins,
         public_url=public_url.rstrip("/") if public_url else None,
         worker_threads=_positive_int("OPSBOT_WORKER_THREADS", _value(env, "OPSBOT_WORKER_THREADS") or "32"),
         # At least 2: the routes may take only half of them (bot.http), the rest answer Slack.
@@ -263,5 +312,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         route_burst=_positive_int("OPSBOT_ROUTE_BURST", _value(env, "OPSBOT_ROUTE_BURST") or "10"),
         access=access,
         command_options=options,
-        accounts=_accounts(doc),
+        accounts=accounts,
+        policy_rules=_policy(doc, accounts),
     )

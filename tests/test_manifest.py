@@ -42,7 +42,8 @@ def test_manifest_declares_every_registered_command(manifest: dict) -> None:
 
 
 def test_manifest_asks_only_for_the_scopes_it_uses(manifest: dict) -> None:
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
+    scopes = sorted(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == ["chat:write", "commands", "files:write", "usergroups:read"]
     assert manifest["settings"]["socket_mode_enabled"] is True
 
 

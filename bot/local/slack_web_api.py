@@ -54,6 +54,7 @@ class Workspace:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.channels: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
         self.response_urls: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}  # user group id -> its members' ids
         self._ts_base = int(time.time())
         self._ts_count = 0
         self.methods: dict[str, Callable[[Params], Params]] = {
@@ -70,6 +71,7 @@ class Workspace:
                 "response_metadata": {"next_cursor": ""},
             },
             "users.info": self._user,
+            "usergroups.users.list": self._usergroup_members,
         }
 
     def upload(self, file_id: str, body: bytes) -> Answer:
@@ -168,6 +170,12 @@ class Workspace:
 
     def _conversation(self, params: Params) -> Params:
         return {"channel": _channel(_required(params, "channel", "channel_not_found"))}
+
+    def _usergroup_members(self, params: Params) -> Params:
+        group = _required(params, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise ApiError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _user(self, params: Params) -> Params:
         user = _required(params, "user", "user_not_found")

@@ -27,6 +27,7 @@ from bot.runtime import DELIVERY_ROOM, Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress
 from bot.slack.gate import first_run
+from bot.slack.usergroups import members_via
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def _answer(
     """What every listener does: run once per signed request, answer through the one way out."""
     if not first_run(runtime.store, request.headers, request.body):
         return
-    ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id), post=delivery.post)
+    progress, members = SlackProgress(delivery, channel_id), members_via(delivery.client)
+    ctx = runtime.context(user_id, channel_id, progress=progress, post=delivery.post, members=members)
     reply = work(ctx)
     sent = delivery.send(reply, respond, channel_id)
     if wait_for_delivery:

@@ -7,7 +7,9 @@ ssh config block `/eb-ip my-env ssh-config` prints, which asks the bot's authent
 
 from __future__ import annotations
 
-from bot.command import CommandContext, Route, SlashCommand
+from collections.abc import Callable
+
+from bot.command import CommandContext, Route, SlashCommand, Verb
 from bot.reply import Reply
 from commands.eb_ip.checks import checks_note, run_check
 from commands.eb_ip.instances import find_instances, list_environments
@@ -62,6 +64,13 @@ HTTP (header `Authorization: Bearer TOKEN`): `GET /eb/ENV/ip` (one address a lin
 `/eb/ENV/id/N` (instance id); `/asg/NAME/…` for groups; prefix `/region/R` for another region.
 Environment names: 4–40 ASCII letters, digits and hyphens, no hyphen at either end."""
 
+_VERBS = (("run", "run"), ("ssh-config", "ssh_config"), ("token", "token"), ("revoke", "revoke"))
+
+
+def _asks_for(kind: str) -> Callable[[str], bool]:
+    return lambda text: parse(text).kind == kind
+
+
 COMMAND = SlashCommand(
     name="/eb-ip",
     summary="Running instances of an Elastic Beanstalk environment, oldest first, and ssh access by number",
@@ -70,4 +79,5 @@ COMMAND = SlashCommand(
     handle=handle,
     routes=(Route("GET", ROUTE, answer_http),),
     usage_note=checks_note,
+    verbs=tuple(Verb(name, _asks_for(kind)) for name, kind in _VERBS),
 )

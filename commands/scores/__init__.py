@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from bot.command import CommandContext, CommandError, SlashCommand, require_admin
+from bot.command import CommandContext, CommandError, SlashCommand, Verb, first_word, require_admin
 from bot.reply import Reply
 from commands.scores.archive import archive_game
 from commands.scores.board import board_reply, chart_reply, export_reply
@@ -131,4 +131,8 @@ COMMAND = SlashCommand(
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
     aws=False,  # a scoreboard is on the web: `--account` means nothing here
+    verbs=tuple(
+        Verb(verb, first_word(verb), destructive=verb in ("start", "stop", "freeze"))
+        for verb in ("start", "stop", "freeze", "mark", "archive", "export", "chart")
+    ),
 )

@@ -12,7 +12,9 @@ channels the same way; `subscribe` sets up the subscription filter for `opsbot l
 
 from __future__ import annotations
 
-from bot.command import CommandContext, SlashCommand
+from datetime import UTC, datetime
+
+from bot.command import CommandContext, SlashCommand, Verb
 from bot.reply import Reply
 from commands.tail.follow import follow_reply, stop_reply
 from commands.tail.forwarder import LAMBDA_ENTRY
@@ -46,6 +48,12 @@ and its lines beneath.
 (CloudWatch Logs Live Tail where the account allows it, else polling); `/tail stop` ends your follows.
 What does not fit in one message comes as a text file."""
 
+
+def _follows(text: str) -> bool:
+    request = parse(text, UTC, datetime.now(UTC))  # the time zone and now only place --since
+    return not isinstance(request, StopFollows) and request.follow is not None
+
+
 COMMAND = SlashCommand(
     name=NAME,
     summary="Recent Lambda and CloudWatch Logs output, grouped per invocation",
@@ -55,4 +63,5 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
+    verbs=(Verb("--follow", _follows),),
 )

@@ -59,7 +59,7 @@ def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.Ca
     assert "(private only)" in printed
     assert "[HTTP 401]" in printed and "missing or revoked token" in printed
     assert "StrictHostKeyChecking accept-new" in printed
-    assert "Only opsbot admins may delete Lambda versions" in printed
+    assert "Only opsbot admins may use `/lambda-capacity prune`" in printed
     assert "Pruned us-east-1: deleted 12 of 12 versions, freed 3.6 MiB" in printed
     assert no_crash(printed)
     assert "Polling `gameday` every 10 s. The first poll stored 6 scores." in printed
