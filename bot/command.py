@@ -12,17 +12,20 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import audit
 from bot.accounts import Account, AccountRefused, source_identity, take_account
+from bot.audit import AuditRecord
 from bot.aws import AwsClients, describe_aws_error, is_aws_error
 from bot.policy import Action, Asker, Members
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
-from bot.state import Store
+from bot.state import Store, StoreError
 from bot.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
@@ -301,39 +304,59 @@ def run_command(command: SlashCommand, text: str, ctx: CommandContext) -> Reply:
     if len(text) > MAX_TEXT:
         usage = command.usage_for(ctx.settings)
         return Reply.error(f"That is too long for {command.name} ({len(text)} characters).\n{usage}")
-    try:
-        text, ctx = enter_account(command, text, ctx)
-    except AccountRefused as exc:
-        return Reply.error(str(exc))
-    except Exception as exc:
-        return failure_reply(exc, command.name)
-    refused = policy_refusal(command.actions(text), ctx)
-    if refused is not None:
-        return said_for(refused, ctx.account)
-    try:
-        reply = command.handle(text, ctx)
-    except Exception as exc:
-        reply = failure_reply(exc, command.name, command.usage_for(ctx.settings))
-    return said_for(reply, ctx.account)
+    return _dispatch(
+        command.name,
+        text,
+        ctx,
+        enter=lambda c: enter_account(command, text, c),
+        actions=command.actions,
+        work=command.handle,
+        usage=command.usage_for(ctx.settings),
+    )
 
 
 def run_button(command: SlashCommand, action_id: str, value: str, ctx: CommandContext) -> Reply:
     handler = command.buttons.get(action_id)
     if handler is None:
         return Reply.error("This button is no longer supported.")
+    return _dispatch(
+        f"{command.name} button:{action_id}",
+        value,
+        ctx,
+        enter=lambda c: enter_button_account(command, value, c),
+        actions=lambda _value: command.button_actions(action_id),
+        work=handler,
+    )
+
+
+def _dispatch(
+    what: str,
+    text: str,
+    ctx: CommandContext,
+    enter: Callable[[CommandContext], tuple[str, CommandContext]],
+    actions: Callable[[str], list[Action]],
+    work: Callable[[str, CommandContext], Reply],
+    usage: str = "",
+) -> Reply:
+    """The same for a command and a button press: the account, the policy, the work, the audit record."""
+    started, at = time.monotonic(), ctx.now().timestamp()
+    outcome = "refused"
     try:
-        value, ctx = enter_button_account(command, value, ctx)
+        text, ctx = enter(ctx)
+        reply = policy_refusal(actions(text), ctx)
+        if reply is None:
+            reply = work(text, ctx)
+            outcome = "ok" if reply.ok else "error"
     except AccountRefused as exc:
-        return Reply.error(str(exc))
+        reply = Reply.error(str(exc))
     except Exception as exc:
-        return failure_reply(exc, command.name)
-    refused = policy_refusal(command.button_actions(action_id), ctx)
-    if refused is not None:
-        return said_for(refused, ctx.account)
+        reply, outcome = failure_reply(exc, what.split(" ")[0], usage), "error"
+    account = ctx.account.name if ctx.account else ""
+    entry = AuditRecord(at, ctx.user_id, ctx.channel_id, account, what, text, outcome, time.monotonic() - started)
     try:
-        reply = handler(value, ctx)
-    except Exception as exc:
-        reply = failure_reply(exc, command.name)
+        audit.record(ctx.store, entry, ctx.settings.audit_days)
+    except StoreError as exc:  # the answer still goes out; the log says what the trail missed
+        log.warning("audit record for %s by %s not stored: %s", what, ctx.user_id, exc)
     return said_for(reply, ctx.account)
 
 

@@ -61,6 +61,7 @@ class Settings:
     # [accounts.NAME] and [channels.ID]: the AWS accounts commands act in; empty: the bot's own credentials.
     accounts: AccountMap = field(default_factory=AccountMap)
     policy_rules: Policy = field(default_factory=Policy)  # [[policy]]
+    audit_days: float = 90.0  # OPSBOT_AUDIT_DAYS: how long the audit trail keeps a record
 
     @property
     def policy(self) -> Policy:
@@ -314,4 +315,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         command_options=options,
         accounts=accounts,
         policy_rules=_policy(doc, accounts),
+        audit_days=_positive_float("OPSBOT_AUDIT_DAYS", _value(env, "OPSBOT_AUDIT_DAYS") or "90"),
     )
