@@ -44,6 +44,9 @@ TEMPLATE = DEPLOY / "slack-bot.yaml"
 BEYOND_THE_POLICY = {
     "ssm:GetParameter": "the Slack token and signing secret are SSM SecureStrings read at start",
     "kms:Decrypt": "only when a customer managed key encrypts those parameters",
+    "sts:AssumeRole": "only the roles TargetRoleArns lists, in other accounts (bot.accounts)",
+    "sts:SetSourceIdentity": "the Slack user as the assumed session's source identity",
+    "sts:TagSession": "optional session tags",
 }
 # Actions that accept no resource but "*".
 UNSCOPABLE = {
@@ -56,7 +59,12 @@ UNSCOPABLE = {
     "lambda:ListLayerVersions",
     "lambda:ListEventSourceMappings",
 }
-OPERATION_OF = {"lambda:InvokeFunction": "Invoke"}  # IAM actions whose API operation has another name
+# IAM actions whose API operation has another name (or none: permission-only, checked at AssumeRole).
+OPERATION_OF = {
+    "lambda:InvokeFunction": "Invoke",
+    "sts:SetSourceIdentity": "AssumeRole",
+    "sts:TagSession": "AssumeRole",
+}  # IAM actions whose API operation has another name
 SIGNING_SECRET = "bot-template-signing-secret"
 CONTEXT = SimpleNamespace(
     function_name="opsbot-slack-bot",
@@ -287,7 +295,8 @@ def test_the_role_grants_what_the_bot_calls_on_lambda(moto: str, monkeypatch: py
             lambda_handler.forget_container()
 
     assert recording.called <= actions(), sorted(recording.called - actions())
-    assert actions() - recording.called == {"kms:Decrypt"}  # granted only for a customer managed key
+    # Granted only for a customer managed key, and only for TargetRoleArns (other accounts; no settings file here).
+    assert actions() - recording.called == {"kms:Decrypt", "sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
 
 
 def run_the_bot(service: LambdaService, slack: SlackStandIn) -> None:
