@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.local.demo import run_demo
+from bot.local.demo_accounts import accounts_scene
 from bot.local.demo_ssh import ssh_scene
 from bot.local.demo_tail import forwarder_scene, tail_scene
 from bot.local.seeds_logs import ORDERS, ORDERS_JSON, request_id
@@ -172,3 +173,19 @@ def test_the_tail_scene_shows_every_status_in_both_log_formats_and_the_forwarder
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<span class=who>CloudWatch Logs</span>" in page
     assert "✖ Task timed out after 3.00 seconds</pre>" in page and "<b>timeout</b>" in page
+
+
+def test_the_accounts_scene_shows_one_channel_on_each_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_demo(tmp_path / "out", scenes=[accounts_scene]) == 0
+    printed = capsys.readouterr().out
+    in_prod = exchange(printed, "[in #C0PROD] /eb-ip")
+    assert "payments-prod" in in_prod and "AWS account: *prod (Production)*" in in_prod
+    own = exchange(printed, "[in #C0PROD] /eb-ip --account demo")
+    assert "payments-prod" not in own and "AWS account: *demo (the bot's own)*" in own
+    refused = exchange(printed, "/eb-ip --account prod")
+    assert "This channel may not use that account; `--account` takes one of: `demo`." in refused
+    audit = exchange(printed, "/opsbot-audit --account prod")
+    assert "/eb-ip → ok" in audit and "in prod" in audit
+    assert no_crash(printed)
