@@ -152,8 +152,9 @@ def test_the_tail_scene_shows_every_status_in_both_log_formats_and_the_forwarder
     filtered = exchange(printed, f"/tail {ORDERS} --filter ERROR")
     assert "(filtered)" in filtered and "payment gateway answered 502 for order 1043" in filtered
     assert "charging order" not in filtered
-    assert exchange(printed, "/tail no-such-function").endswith(
+    assert exchange(printed, "/tail no-such-function").endswith(  # the demo channel's account, then
         "opsbot (only you): There is no log group `/aws/lambda/no-such-function` in us-east-1."
+        "\n    _AWS account: *demo (the bot's own)*_"
     )
 
     forwarded = section(printed, "The forwarder:", until="Without the forwarder Lambda")
