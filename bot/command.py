@@ -26,6 +26,7 @@ from bot.policy import Action, Asker, Members
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.state import Store, StoreError
+from bot.state.scoped import account_store
 from bot.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Job:
     name: str
     interval: Callable[[Settings], float | None]  # seconds between runs; None: off in these settings
     run: Callable[[CommandContext], None]
+    per_account: bool = False  # with accounts configured: run once in each, as `opsbot-job-NAME`
 
 
 @dataclass(frozen=True)
@@ -229,14 +231,25 @@ def enter_account(command: SlashCommand, text: str, ctx: CommandContext) -> tupl
         return text, ctx
     requested, text = take_account(text)
     account = accounts.choose(ctx.channel_id, requested, anywhere=ctx.trusted)
-    if account is None:
-        return text, ctx
+    return text, ctx if account is None else in_account(ctx, account)
+
+
+def in_account(ctx: CommandContext, account: Account) -> CommandContext:
+    """The context acting in `account` as ctx's user (or job), with that account's part of the store."""
     if account.role_arn is None:
         aws = ctx.aws.in_region(account.region)
     else:
         who = source_identity(ctx.user_id)
         aws = ctx.aws.assumed(account.role_arn, who, external_id=account.external_id, region=account.region)
-    return text, replace(ctx, aws=aws, account=account)
+    return replace(ctx, aws=aws, account=account, store=account_store(ctx.store, account.name))
+
+
+def job_context(ctx: CommandContext, account: Account) -> CommandContext:
+    """A per-account job's context in `account`: its posts (an alert) say which account they are about."""
+    entered, post = in_account(ctx, account), ctx.post
+    if post is not None:
+        entered.post = lambda channel, reply: post(channel, said_for(reply, account))
+    return entered
 
 
 # A button made under an account carries the account's name before its value: the press acts in
@@ -339,7 +352,7 @@ def _dispatch(
     usage: str = "",
 ) -> Reply:
     """The same for a command and a button press: the account, the policy, the work, the audit record."""
-    started, at = time.monotonic(), ctx.now().timestamp()
+    started, at, audit_store = time.monotonic(), ctx.now().timestamp(), ctx.store
     outcome = "refused"
     try:
         text, ctx = enter(ctx)
@@ -354,7 +367,7 @@ def _dispatch(
     account = ctx.account.name if ctx.account else ""
     entry = AuditRecord(at, ctx.user_id, ctx.channel_id, account, what, text, outcome, time.monotonic() - started)
     try:
-        audit.record(ctx.store, entry, ctx.settings.audit_days)
+        audit.record(audit_store, entry, ctx.settings.audit_days)
     except StoreError as exc:  # the answer still goes out; the log says what the trail missed
         log.warning("audit record for %s by %s not stored: %s", what, ctx.user_id, exc)
     return said_for(reply, ctx.account)

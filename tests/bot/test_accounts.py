@@ -283,3 +283,25 @@ def test_other_sts_refusals_say_only_the_code() -> None:
     error = ClientError({"Error": {"Code": "RegionDisabledException", "Message": "<!channel> hi"}}, "AssumeRole")
     said = describe_aws_error(RoleNotAssumed(role_arn=PROD_ROLE, error=error))
     assert said == f"Cannot assume the role {PROD_ROLE}: AWS STS answered RegionDisabledException."
+
+
+def _remember(text: str, ctx: CommandContext) -> Reply:
+    before = ctx.store.get("scan-cache", "us-east-1")
+    ctx.store.put("scan-cache", "us-east-1", text)
+    return Reply(f"cached before: {before.value if before else None}")
+
+
+REMEMBER = SlashCommand("/remember", "", "", "", _remember)
+
+
+def test_what_a_command_keeps_about_aws_is_kept_per_account(
+    tmp_path: Path, fresh_aws: AwsClients, store: Store
+) -> None:
+    settings = settings_from(tmp_path)
+    assert run_command(REMEMBER, "prod-scan", context(settings, fresh_aws, store, "CPROD01")).text.startswith(
+        "cached before: None"
+    )
+    own = run_command(REMEMBER, "own-scan --account own", context(settings, fresh_aws, store, "CPROD01"))
+    assert own.text.startswith("cached before: None")  # never prod's scan
+    again = run_command(REMEMBER, "x", context(settings, fresh_aws, store, "CPROD01"))
+    assert again.text.startswith("cached before: prod-scan")
