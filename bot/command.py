@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from bot import audit
 from bot.accounts import Account, AccountRefused, source_identity, take_account
 from bot.audit import AuditRecord
 from bot.aws import AwsClients, describe_aws_error, is_aws_error
-from bot.policy import Action, Asker, Members
+from bot.policy import DESTRUCTIVE, EVERYTHING, Action, Asker, Members
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.state import Store, StoreError
@@ -210,6 +210,16 @@ def policy_refusal(actions: list[Action], ctx: CommandContext) -> Reply | None:
             return Reply.error(why)
     ctx.granted = any(action.destructive for action in actions)
     return None
+
+
+def check_policy(settings: Settings, commands: Sequence[SlashCommand]) -> None:
+    """Refuse to start on a rule naming an action no command offers: a misspelt deny would deny nothing."""
+    offered = {EVERYTHING, DESTRUCTIVE} | {c.name for c in commands}
+    offered |= {f"{c.name} {v.name}" for c in commands for v in c.verbs}
+    for rule in settings.policy_rules.rules:
+        unknown = sorted(rule.actions - offered)
+        if unknown:
+            raise SettingsError(f"OPSBOT_CONFIG [[policy]] {rule.name!r}: no command or verb {unknown[0]!r}")
 
 
 def help_reply(command: SlashCommand, settings: Settings) -> Reply:

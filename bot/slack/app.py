@@ -21,7 +21,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-from bot.command import CommandContext, SlashCommand, run_button, run_command
+from bot.command import CommandContext, SlashCommand, check_policy, run_button, run_command
 from bot.reply import Reply
 from bot.runtime import DELIVERY_ROOM, Runtime
 from bot.settings import SettingsError
@@ -205,6 +205,7 @@ def build_app(
     settings = runtime.settings
     if not socket_mode and not settings.slack_signing_secret:
         raise SettingsError("missing setting: SLACK_SIGNING_SECRET (to verify Slack's requests over HTTP)")
+    check_policy(settings, commands)
     delivery = delivery or SlackDelivery.configured(settings, runtime.store)
     app = App(
         client=delivery.client,

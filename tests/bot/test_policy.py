@@ -278,3 +278,15 @@ def test_a_rule_allowing_a_destructive_verb_is_enough_for_the_features_own_admin
     )
     reply = run(capacity, "prune --region us-east-1", as_(ctx, settings))
     assert reply.ok, reply.text
+
+
+def test_a_rule_naming_no_command_or_verb_stops_the_start(tmp_path: Path, ctx: CommandContext) -> None:
+    from bot.slack.app import build_app
+
+    typo = '[[policy]]\nname = "no follows"\ndeny = ["/tail --folow"]\n'
+    settings = dataclasses.replace(settings_with(tmp_path, typo), slack_signing_secret="s", slack_bot_token="xoxb-1")
+    with pytest.raises(SettingsError, match="'no follows': no command or verb '/tail --folow'"):
+        build_app(Runtime(settings, ctx.aws, ctx.store), COMMANDS, verify_token=False)
+    allowed = settings_with(tmp_path, '[[policy]]\nallow = ["/tail --follow"]\nusers = ["U0AAA11"]\n')
+    fine = dataclasses.replace(settings, policy_rules=allowed.policy_rules)
+    build_app(Runtime(fine, ctx.aws, ctx.store), COMMANDS, verify_token=False)
