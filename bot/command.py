@@ -362,7 +362,7 @@ def _dispatch(
     usage: str = "",
 ) -> Reply:
     """The same for a command and a button press: the account, the policy, the work, the audit record."""
-    started, at, audit_store = time.monotonic(), ctx.now().timestamp(), ctx.store
+    started, at, given = time.monotonic(), ctx.now().timestamp(), ctx
     outcome = "refused"
     try:
         text, ctx = enter(ctx)
@@ -377,9 +377,14 @@ def _dispatch(
     account = ctx.account.name if ctx.account else ""
     entry = AuditRecord(at, ctx.user_id, ctx.channel_id, account, what, text, outcome, time.monotonic() - started)
     try:
-        audit.record(audit_store, entry, ctx.settings.audit_days)
+        audit.record(given.store, entry, ctx.settings.audit_days)
     except StoreError as exc:  # the answer still goes out; the log says what the trail missed
         log.warning("audit record for %s by %s not stored: %s", what, ctx.user_id, exc)
+    if reply.afterwards is not None and ctx is not given:
+        # The entry point runs the work after the reply with the context it made: a follow must go on
+        # in the account (its credentials and its part of the store) the reply was made in.
+        later, entered = reply.afterwards, ctx
+        reply = replace(reply, afterwards=lambda _given, sent: later(entered, sent))
     return said_for(reply, ctx.account)
 
 

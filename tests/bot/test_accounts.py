@@ -23,6 +23,7 @@ from bot.command import CommandContext, SlashCommand, enter_account, run_command
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError, load_settings
 from bot.state import Store
+from bot.state.scoped import account_store
 from commands.eb_ip import COMMAND as EB_IP
 
 OTHER = "222222222222"
@@ -305,3 +306,24 @@ def test_what_a_command_keeps_about_aws_is_kept_per_account(
     assert own.text.startswith("cached before: None")  # never prod's scan
     again = run_command(REMEMBER, "x", context(settings, fresh_aws, store, "CPROD01"))
     assert again.text.startswith("cached before: prod-scan")
+
+
+def _follow(text: str, ctx: CommandContext) -> Reply:
+    def later(ctx: CommandContext, sent: bool) -> None:
+        ctx.store.put("follows", "slot", ctx.aws.client("sts").get_caller_identity()["Arn"])
+
+    return Reply(text="following", afterwards=later)
+
+
+FOLLOW = SlashCommand("/follow", "", "", "", _follow)
+
+
+def test_the_work_after_a_reply_goes_on_in_the_replys_account(
+    tmp_path: Path, fresh_aws: AwsClients, store: Store
+) -> None:
+    given = context(settings_from(tmp_path), fresh_aws, store, "CPROD01")
+    reply = run_command(FOLLOW, "", given)
+    assert reply.afterwards is not None
+    reply.afterwards(given, True)  # as bot.slack.app and the CLI call it: with the context they made
+    slot = account_store(store, "prod").get("follows", "slot")
+    assert slot is not None and slot.value.startswith(f"arn:aws:sts::{OTHER}:assumed-role/opsbot-read/slack-U0ALICE")
