@@ -66,6 +66,7 @@ class AwsClients:
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.RLock()
         self._assumed: dict[tuple[str, str | None, str | None, str], AwsClients] = {}
+        self._assuming: dict[tuple[str, str | None, str | None, str], threading.Lock] = {}
 
     @property
     def _session(self) -> boto3.session.Session:
@@ -110,9 +111,17 @@ class AwsClients:
         key = (role_arn, external_id, region, identity)
         with self._lock:
             clients = self._assumed.get(key)
+            if clients is not None:
+                return clients
+            # One lock per session: a slow or failing STS holds back only those asking for this one.
+            assuming = self._assuming.setdefault(key, threading.Lock())
+        with assuming:
+            with self._lock:
+                clients = self._assumed.get(key)
             if clients is None:
-                session = self._assume(role_arn, identity, external_id, region)
-                clients = self._assumed[key] = AwsClients(session, self._config)
+                clients = AwsClients(self._assume(role_arn, identity, external_id, region), self._config)
+                with self._lock:
+                    self._assumed[key] = clients
             return clients
 
     def in_region(self, region: str | None) -> AwsClients:

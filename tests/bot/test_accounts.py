@@ -7,6 +7,7 @@ the request's shape is checked with botocore's Stubber on the STS client.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -327,3 +328,13 @@ def test_the_work_after_a_reply_goes_on_in_the_replys_account(
     reply.afterwards(given, True)  # as bot.slack.app and the CLI call it: with the context they made
     slot = account_store(store, "prod").get("follows", "slot")
     assert slot is not None and slot.value.startswith(f"arn:aws:sts::{OTHER}:assumed-role/opsbot-read/slack-U0ALICE")
+
+
+def test_users_arriving_at_once_share_one_assume_role(tmp_path: Path, fresh_aws: AwsClients, store: Store) -> None:
+    settings = settings_from(tmp_path)
+    calls = count_assume_role(fresh_aws)
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(
+            pool.map(lambda _: run_command(WHO, "", context(settings, fresh_aws, store, "CPROD01")), range(16))
+        )
+    assert all("slack-U0ALICE" in r.text for r in replies) and len(calls) == 1
