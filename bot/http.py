@@ -18,11 +18,14 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.accounts import AccountRefused
 from bot.aws import describe_aws_error, is_aws_error
-from bot.command import CommandError, HttpRequest, HttpResponse, SlashCommand, UsageError
+from bot.command import CommandError, HttpRequest, HttpResponse, SlashCommand, UsageError, enter_account, policy_refusal
 from bot.http_limits import TokenBuckets
+from bot.policy import Action, Members
 from bot.runtime import Runtime
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
+from bot.slack.usergroups import members_via
 from bot.tokens import bearer_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ def route_request(
     path: str,
     authorization: str | None,
     limits: TokenBuckets | None = None,
+    members: Members | None = None,
 ) -> HttpResponse:
     """Answer one request to a command route; every failure is a non-2xx with a one-line reason."""
     for command in commands:
@@ -68,14 +72,27 @@ def route_request(
             wait = limits.take(token_hash(token)) if limits else 0
             if wait:
                 return HttpResponse(429, "too many requests for this token\n", headers=(("Retry-After", str(wait)),))
-            response = _answer(route.handler, match, HttpRequest(method, path, user_id), runtime)
+            request = HttpRequest(method, path, user_id)
+            response = _answer(route.handler, match, request, runtime, command, members)
             runtime.store.audit(user_id, "http", method=method, path=path, status=response.status)
             return response
     return HttpResponse(404, "no such route\n")
 
 
-def _answer(handler: Any, match: Any, request: HttpRequest, runtime: Runtime) -> HttpResponse:
-    ctx = runtime.context(request.user_id, "http")
+def _answer(
+    handler: Any, match: Any, request: HttpRequest, runtime: Runtime, command: SlashCommand, members: Members | None
+) -> HttpResponse:
+    ctx = runtime.context(request.user_id, "http", **({"members": members} if members else {}))
+    try:
+        # Routes act in the account every other channel uses ([channels."*"]), as the token's owner.
+        ctx = enter_account(command, "", ctx)[1]
+    except AccountRefused as exc:
+        return HttpResponse(403, f"{exc}\n")
+    except Exception as exc:
+        return HttpResponse(502, (describe_aws_error(exc) if is_aws_error(exc) else "internal error") + "\n")
+    refused = policy_refusal([Action(command.name)], ctx)  # a route is the command's own lookup
+    if refused is not None:
+        return HttpResponse(403, refused.text + "\n")
     try:
         response: HttpResponse = handler(match, request, ctx)
         return response
@@ -121,7 +138,8 @@ class OpsbotWsgi:
             return _send(HttpResponse(503, "busy; try again\n", headers=(("Retry-After", "1"),)), start_response)
         try:
             authorization = environ.get("HTTP_AUTHORIZATION")
-            response = route_request(self.runtime, self.commands, method, path, authorization, self.limits)
+            members = members_via(self.slack.app.client)
+            response = route_request(self.runtime, self.commands, method, path, authorization, self.limits, members)
         finally:
             self._slots.release()
         return _send(response, start_response)

@@ -21,7 +21,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from bot.command import Job, SlashCommand
+from bot.accounts import Account
+from bot.aws import AWS_ERRORS, describe_aws_error
+from bot.command import CommandContext, Job, SlashCommand, job_context
 from bot.runtime import Runtime
 from bot.slack.delivery import SlackDelivery
 from bot.state import Store, StoreError
@@ -103,12 +105,25 @@ def run_forever(
             lease = take_run(runtime.store, job.name, tick, holder, now, lease_seconds)
             if lease is not None:
                 with holding(runtime.store, job.name, lease, lease_seconds):
-                    job.run(ctx)
+                    accounts = runtime.settings.accounts.accounts.values() if job.per_account else ()
+                    for account in accounts or [None]:
+                        _run_once(job, ctx, account)
         except StoreError as exc:
             log.warning("background job %s skips a tick: the state store failed (%s)", job.name, exc)
         except Exception:
             log.exception("background job %s failed; retrying in %ss", job.name, interval)
         stop.wait(interval - time.time() % interval)  # to the next tick's start, as every replica does
+
+
+def _run_once(job: Job, ctx: CommandContext, account: Account | None) -> None:
+    """One account's run: a role that cannot be assumed, or an AWS failure, skips only that account."""
+    if account is None:
+        job.run(ctx)
+        return
+    try:
+        job.run(job_context(ctx, account))
+    except AWS_ERRORS as exc:
+        log.error("background job %s in account %s: %s", job.name, account.name, describe_aws_error(exc))
 
 
 def configured_jobs(commands: Sequence[SlashCommand], runtime: Runtime) -> list[tuple[Job, float]]:

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.accounts import ANY_CHANNEL, Account, AccountMap, ChannelAccounts
+from bot.policy import DESTRUCTIVE, EVERYTHING, Policy, Rule
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -55,6 +58,15 @@ class Settings:
     access: Mapping[str, AccessRule] = field(default_factory=dict)
     # Per-command structured settings from the TOML file, e.g. [commands.lambda-capacity].
     command_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # [accounts.NAME] and [channels.ID]: the AWS accounts commands act in; empty: the bot's own credentials.
+    accounts: AccountMap = field(default_factory=AccountMap)
+    policy_rules: Policy = field(default_factory=Policy)  # [[policy]]
+    audit_days: float = 90.0  # OPSBOT_AUDIT_DAYS: how long the audit trail keeps a record
+
+    @property
+    def policy(self) -> Policy:
+        """The [[policy]] rules, and OPSBOT_ADMINS as one allowing them every destructive verb."""
+        return self.policy_rules.with_admins(self.admins)
 
     def access_for(self, command: str) -> AccessRule:
         return self.access.get(command.lstrip("/"), AccessRule())
@@ -157,6 +169,107 @@ def _access_rules(doc: Mapping[str, Any]) -> tuple[dict[str, AccessRule], dict[s
     return rules, options
 
 
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+
+
+def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    table = doc.get(key, {})
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise SettingsError(f"OPSBOT_CONFIG: [{key}] must hold tables, such as [{key}.NAME]")
+    return table
+
+
+def _text(key: str, table: Mapping[str, Any], name: str, pattern: re.Pattern[str], what: str) -> str | None:
+    value = table.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise SettingsError(f"OPSBOT_CONFIG {key} {name}: expected {what}")
+    return value
+
+
+def _accounts(doc: Mapping[str, Any]) -> AccountMap:
+    accounts: dict[str, Account] = {}
+    for name, table in _table(doc, "accounts").items():
+        key = f"[accounts.{name}]"
+        if not _ACCOUNT_NAME.match(name):
+            raise SettingsError(f"OPSBOT_CONFIG {key}: a name is 1-32 lower-case letters, digits, - and _")
+        unknown = sorted(set(table) - {"role_arn", "external_id", "region", "label"})
+        if unknown:
+            raise SettingsError(f"OPSBOT_CONFIG {key}: unknown key {unknown[0]}")
+        label = table.get("label", "")
+        if not isinstance(label, str) or len(label) > 80:
+            raise SettingsError(f"OPSBOT_CONFIG {key} label: expected a string of at most 80 characters")
+        accounts[name] = Account(
+            name=name,
+            role_arn=_text(key, table, "role_arn", _ROLE_ARN, "an IAM role ARN"),
+            external_id=_text(key, table, "external_id", _EXTERNAL_ID, "2-1224 characters of [\\w+=,.@:/-]"),
+            region=_text(key, table, "region", _REGION, "an AWS region such as eu-west-1"),
+            label=label,
+        )
+    channels: dict[str, ChannelAccounts] = {}
+    for channel, table in _table(doc, "channels").items():
+        key = f"[channels.{channel}]"
+        if channel != ANY_CHANNEL and not _CHANNEL_ID.match(channel):
+            raise SettingsError(f'OPSBOT_CONFIG {key}: not a Slack channel id (or "*" for every other channel)')
+        default = table.get("default_account")
+        allowed = table.get("accounts", [default] if default else [])
+        if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+            raise SettingsError(f"OPSBOT_CONFIG {key} accounts: expected a list of account names")
+        unknown = sorted({*allowed, *([default] if default else [])} - set(accounts))
+        if unknown:
+            raise SettingsError(f"OPSBOT_CONFIG {key}: no [accounts.{unknown[0]}]")
+        if default is not None and default not in allowed:
+            raise SettingsError(f"OPSBOT_CONFIG {key}: default_account must be one of its accounts")
+        channels[channel] = ChannelAccounts(default, frozenset(allowed))
+    if channels and not accounts:
+        raise SettingsError("OPSBOT_CONFIG: [channels] names accounts, but there is no [accounts.NAME]")
+    return AccountMap(accounts, channels)
+
+
+_ACTION = re.compile(r"^/[a-z0-9_-]{1,31}( [a-z-]{1,32})?$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def _policy(doc: Mapping[str, Any], accounts: AccountMap) -> Policy:
+    tables = doc.get("policy", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SettingsError("OPSBOT_CONFIG: policy rules are [[policy]] tables")
+    rules = []
+    for at, table in enumerate(tables, 1):
+        name = str(table.get("name") or f"policy #{at}")
+        key = f"OPSBOT_CONFIG [[policy]] {name!r}"
+        unknown = sorted(set(table) - {"name", "allow", "deny", "users", "usergroups", "channels", "accounts"})
+        if unknown:
+            raise SettingsError(f"{key}: unknown key {unknown[0]}")
+        if ("allow" in table) == ("deny" in table):
+            raise SettingsError(f"{key}: give either allow = [...] or deny = [...], the actions it is about")
+        actions = table.get("allow", table.get("deny"))
+        if not isinstance(actions, list) or not actions:
+            raise SettingsError(f'{key}: allow/deny is a list of actions such as "/lambda-capacity prune"')
+        bad = [a for a in actions if not (a in (EVERYTHING, DESTRUCTIVE) or (isinstance(a, str) and _ACTION.match(a)))]
+        if bad:
+            raise SettingsError(f'{key}: not an action: {bad[0]!r} ("/command", "/command verb", "*", "destructive")')
+        names = table.get("accounts", [])
+        if not isinstance(names, list) or set(names) - set(accounts.accounts):
+            raise SettingsError(f"{key} accounts: expected names of [accounts.NAME] tables")
+        rules.append(
+            Rule(
+                name=name,
+                allow="allow" in table,
+                actions=frozenset(actions),
+                users=_ids(f"{key} users", table.get("users", []), _USER_ID, "user"),
+                usergroups=_ids(f"{key} usergroups", table.get("usergroups", []), _GROUP_ID, "user group"),
+                channels=_ids(f"{key} channels", table.get("channels", []), _CHANNEL_ID, "channel"),
+                accounts=frozenset(names),
+            )
+        )
+    return Policy(tuple(rules))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -189,6 +302,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if bot_token and not bot_token.startswith("xoxb-"):
         raise SettingsError("SLACK_BOT_TOKEN: a bot token starts with 'xoxb-'")
 
+    admins = _ids("OPSBOT_ADMINS", _value(env, "OPSBOT_ADMINS") or "", _USER_ID, "user")
+    accounts = _accounts(doc)
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=_value(env, "SLACK_SIGNING_SECRET", secret=True),
@@ -197,7 +312,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         config_path=config_path,
         state_url=state_url,
         timezone=timezone,
-        admins=_ids("OPSBOT_ADMINS", _value(env, "OPSBOT_ADMINS") or "", _USER_ID, "user"),
+        admins=admins,
         public_url=public_url.rstrip("/") if public_url else None,
         worker_threads=_positive_int("OPSBOT_WORKER_THREADS", _value(env, "OPSBOT_WORKER_THREADS") or "32"),
         # At least 2: the routes may take only half of them (bot.http), the rest answer Slack.
@@ -206,4 +321,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         route_burst=_positive_int("OPSBOT_ROUTE_BURST", _value(env, "OPSBOT_ROUTE_BURST") or "10"),
         access=access,
         command_options=options,
+        accounts=accounts,
+        policy_rules=_policy(doc, accounts),
+        audit_days=_positive_float("OPSBOT_AUDIT_DAYS", _value(env, "OPSBOT_AUDIT_DAYS") or "90"),
     )

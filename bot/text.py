@@ -22,6 +22,7 @@ ZWSP = "\u200b"
 _TOUCHING_BACKTICK = re.compile("`(?=`)")
 _INSERTED_ZWSP = re.compile(f"{ZWSP}(?=`)|(?<=`){ZWSP}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,20}")
 
 
 def _apart(text: str) -> str:
@@ -163,6 +164,11 @@ def fenced(lines: Iterable[str]) -> Mrkdwn:
 def user_mention(user_id: str) -> Mrkdwn:
     """`<@U123>` for a Slack user id; anything that is not one is shown, escaped, not linked."""
     return Mrkdwn(f"<@{user_id}>") if _USER_ID.fullmatch(user_id) else Mrkdwn.escape(user_id)
+
+
+def channel_mention(channel_id: str) -> Mrkdwn:
+    """`<#C123>` for a Slack channel id; anything that is not one is shown, escaped, not linked."""
+    return Mrkdwn(f"<#{channel_id}>") if _CHANNEL_ID.fullmatch(channel_id) else Mrkdwn.escape(channel_id)
 
 
 def clip(text: Mrkdwn, limit: int) -> Mrkdwn:

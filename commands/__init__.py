@@ -7,13 +7,14 @@ contributes (routes, buttons, jobs, Lambda entry points). No feature imports ano
 from __future__ import annotations
 
 from bot.command import SlashCommand
-from commands import eb_ip, lambda_capacity, scores, tail
+from commands import audit, eb_ip, lambda_capacity, scores, tail
 
 COMMANDS: tuple[SlashCommand, ...] = (
     eb_ip.COMMAND,
     lambda_capacity.COMMAND,
     tail.COMMAND,
     scores.COMMAND,
+    audit.COMMAND,
 )
 
 

@@ -48,8 +48,8 @@ def test_manifest_has_slack_send_typed_users_as_mentions(manifest: dict) -> None
 
 
 def test_manifest_asks_only_for_the_scopes_it_uses(manifest: dict) -> None:
-    scopes = ["app_mentions:read", "chat:write", "commands", "files:write"]
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == scopes
+    scopes = sorted(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == ["app_mentions:read", "chat:write", "commands", "files:write", "usergroups:read"]
     assert manifest["settings"]["socket_mode_enabled"] is True
 
 

@@ -40,6 +40,30 @@ _ACTION_IN_MESSAGE = re.compile(r"perform:? ([a-z0-9-]+:[A-Za-z0-9]+)")
 _SERVICE_KEY = "OpsbotService"
 
 
+class RoleNotAssumed(BotoCoreError):
+    """sts:AssumeRole into a configured account failed; `error` is AWS's ClientError."""
+
+    fmt = "Could not assume the role {role_arn}"
+
+
+def _role_not_assumed(exc: RoleNotAssumed) -> str:
+    role, error = exc.kwargs["role_arn"], exc.kwargs["error"]
+    code = re.sub(r"[^A-Za-z]", "", str(error.response.get("Error", {}).get("Code", "")))[:60]
+    if code in _DENIED_CODES:
+        named = _ACTION_IN_MESSAGE.search(str(error.response.get("Error", {}).get("Message", "")))
+        action = named.group(1) if named and named.group(1).startswith("sts:") else "sts:AssumeRole"
+        return (
+            f"Cannot assume the role {role}: its trust policy does not let the bot's role {action} "
+            f"(with this external ID and a `slack-` source identity), or the bot's own IAM policy does not allow "
+            f"{action} on it."
+        )
+    if code in _EXPIRED_CODES:
+        return f"Cannot assume the role {role}: the bot's own AWS credentials are invalid or expired."
+    if code in _THROTTLE_CODES:
+        return f"AWS is throttling sts:AssumeRole on the role {role}; try again in a minute."
+    return f"Cannot assume the role {role}: AWS STS answered {code or 'an error'}."
+
+
 def name_service_on_errors(client: Any) -> None:
     """Mark each error response `client` raises with the client's service (its IAM prefix)."""
     model = client.meta.service_model
@@ -97,6 +121,8 @@ def describe_aws_error(exc: BaseException) -> str:
     """One clear sentence for a user, never a stack trace."""
     if isinstance(exc, ResponseParserError):
         return _not_aws("a proxy's page?")
+    if isinstance(exc, RoleNotAssumed):
+        return _role_not_assumed(exc)
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return (
             "AWS credentials are missing: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "

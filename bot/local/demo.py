@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.local.aws import local_aws
+from bot.local.demo_accounts import ACCOUNTS_CONFIG, accounts_scene
 from bot.local.demo_home import home_scene
 from bot.local.demo_html import write_html
 from bot.local.demo_scores import SCORES_CONFIG, scores_scene
@@ -72,13 +73,16 @@ class DemoBot:
     runtime: Any = None  # the bot's Runtime and SlackDelivery: a scene runs a feature's job tick on them
     delivery: Any = None
 
-    def slash(self, command_line: str, user: str = ENGINEER, replies: int = 1, files: int = 0) -> Entry:
+    def slash(
+        self, command_line: str, user: str = ENGINEER, replies: int = 1, files: int = 0, channel: str = CHANNEL
+    ) -> Entry:
         command, _, text = command_line.partition(" ")
-        response_url = self.standin.new_response_url(CHANNEL)
+        response_url = self.standin.new_response_url(channel)
         uploads_before = set(self.standin.uploads)
-        form = slash_command_form(command, text, response_url, user_id=user, channel_id=CHANNEL)
+        form = slash_command_form(command, text, response_url, user_id=user, channel_id=channel)
         delivery = send_signed(f"{self.base_url}/slack/events", self.signing_secret, form)
-        entry = Entry(who=user, said=command_line, ack=f"HTTP {delivery.status} in {delivery.seconds * 1000:.0f} ms")
+        said = command_line if channel == CHANNEL else f"[in #{channel}] {command_line}"
+        entry = Entry(who=user, said=said, ack=f"HTTP {delivery.status} in {delivery.seconds * 1000:.0f} ms")
         entry.replies = self.standin.replies_to(response_url, count=replies, timeout=60)
         entry.files = self._new_files(uploads_before, files)
         self.transcript.append(entry)
@@ -190,9 +194,10 @@ SCENES: list[Scene] = [
     follow_scene,
     ssh_scene,
     home_scene,
+    accounts_scene,
 ]
-# The demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need.
-DEMO_CONFIG = SCORES_CONFIG + "\n" + TAIL_CONFIG
+# The demo's OPSBOT_CONFIG: the [commands.*] tables its scenes need, and its two accounts.
+DEMO_CONFIG = SCORES_CONFIG + "\n" + TAIL_CONFIG + "\n" + ACCOUNTS_CONFIG
 
 
 LABELS = {

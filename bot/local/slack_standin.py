@@ -52,6 +52,7 @@ class SlackStandIn:
         self._changed = threading.Condition()
         self._workspace = Workspace(lambda: self.base_url)
         self.uploads: dict[str, dict[str, Any]] = self._workspace.uploads
+        self.usergroups: dict[str, list[str]] = self._workspace.usergroups  # answered by usergroups.users.list
         self._socket_mode = SocketMode(self._changed, self.calls)
         self._failures: defaultdict[str, list[tuple[int, int, str]]] = defaultdict(list)  # (status, retry_after, error)
         self._outages: dict[str, tuple[float, int]] = {}  # method -> (until, monotonic; status, 0: hang up)

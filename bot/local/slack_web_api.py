@@ -57,6 +57,7 @@ class Workspace:
         self.response_urls: dict[str, dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}  # user id -> the Home tab view last published for them
         self.refused_blocks: set[str] = set()  # block types answered with invalid_blocks, as older workspaces do
+        self.usergroups: dict[str, list[str]] = {}  # user group id -> its members' ids
         self._ts_base = int(time.time())
         self._ts_count = 0
         self.methods: dict[str, Callable[[Params], Params]] = {
@@ -74,6 +75,7 @@ class Workspace:
             },
             "users.info": self._user,
             "views.publish": self._publish_view,
+            "usergroups.users.list": self._usergroup_members,
         }
 
     def upload(self, file_id: str, body: bytes) -> Answer:
@@ -196,6 +198,12 @@ class Workspace:
 
     def _conversation(self, params: Params) -> Params:
         return {"channel": _channel(_required(params, "channel", "channel_not_found"))}
+
+    def _usergroup_members(self, params: Params) -> Params:
+        group = _required(params, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise ApiError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _user(self, params: Params) -> Params:
         user = _required(params, "user", "user_not_found")

@@ -24,13 +24,14 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.command import CommandContext, SlashCommand, run_button, run_command
+from bot.command import CommandContext, SlashCommand, check_policy, run_button, run_command
 from bot.reply import Reply
 from bot.runtime import DELIVERY_ROOM, Runtime
 from bot.settings import SettingsError
 from bot.slack.delivery import SlackDelivery, SlackProgress
 from bot.slack.gate import first_run
 from bot.slack.home import home_view, mention_overview
+from bot.slack.usergroups import members_via
 from bot.text import Mrkdwn
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ def _answer(
     """What every listener does: run once per signed request, answer through the one way out."""
     if not first_run(runtime.store, request.headers, request.body):
         return
-    ctx = runtime.context(user_id, channel_id, progress=SlackProgress(delivery, channel_id), post=delivery.post)
+    progress, members = SlackProgress(delivery, channel_id), members_via(delivery.client)
+    ctx = runtime.context(user_id, channel_id, progress=progress, post=delivery.post, members=members)
     reply = work(ctx)
     sent = delivery.send(reply, respond, channel_id)
     if wait_for_delivery:
@@ -281,6 +283,7 @@ def build_app(
     settings = runtime.settings
     if not socket_mode and not settings.slack_signing_secret:
         raise SettingsError("missing setting: SLACK_SIGNING_SECRET (to verify Slack's requests over HTTP)")
+    check_policy(settings, commands)
     delivery = delivery or SlackDelivery.configured(settings, runtime.store)
     app = App(
         client=delivery.client,

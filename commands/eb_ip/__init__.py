@@ -7,7 +7,9 @@ ssh config block `/eb-ip my-env ssh-config` prints, which asks the bot's authent
 
 from __future__ import annotations
 
-from bot.command import CommandContext, Route, SlashCommand
+from collections.abc import Callable
+
+from bot.command import CommandContext, Route, SlashCommand, Verb
 from bot.reply import Reply
 from commands.eb_ip.checks import ENV_OPTIONS, checks_note, run_check
 from commands.eb_ip.home import ACTION_REVOKE_MINE, home_blocks, press_revoke
@@ -65,6 +67,18 @@ HTTP (header `Authorization: Bearer TOKEN`): `GET /eb/ENV/ip` (one address a lin
 `/eb/ENV/id/N` (instance id); `/asg/NAME/…` for groups; prefix `/region/R` for another region.
 Environment names: 4–40 ASCII letters, digits and hyphens, no hyphen at either end."""
 
+_VERBS = (("run", "run"), ("ssh-config", "ssh_config"), ("token", "token"), ("revoke", "revoke"))
+
+
+def _asks_for(kind: str) -> Callable[[str], bool]:
+    def asks(text: str) -> bool:
+        from commands.eb_ip.parse import parse
+
+        return parse(text).kind == kind
+
+    return asks
+
+
 COMMAND = SlashCommand(
     name="/eb-ip",
     summary="Running instances of an Elastic Beanstalk environment, oldest first, and ssh access by number",
@@ -76,4 +90,8 @@ COMMAND = SlashCommand(
     home=home_blocks,
     buttons={ACTION_REVOKE_MINE: press_revoke},
     env_options=ENV_OPTIONS,
+    # The App Home's "Revoke my tokens" is `revoke` pressed: the policy checks it as the verb.
+    verbs=tuple(
+        Verb(name, _asks_for(kind), buttons=(ACTION_REVOKE_MINE,) if name == "revoke" else ()) for name, kind in _VERBS
+    ),
 )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.aws import AWS_ERRORS, describe_aws_error
-from bot.command import CommandContext, SlashCommand
+from bot.command import CommandContext, SlashCommand, Verb, first_word
 from bot.reply import Reply
 from commands.lambda_capacity.archive import archive_report
 from commands.lambda_capacity.forecast import forecast_text, recorded_forecast
@@ -98,4 +98,8 @@ COMMAND = SlashCommand(
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
     home=home_blocks,
+    verbs=(
+        Verb("prune", first_word("prune"), destructive=True, buttons=(ACTION_DELETE, ACTION_CANCEL)),
+        Verb("archive", first_word("archive")),
+    ),
 )

@@ -317,5 +317,5 @@ def run_scheduled(event: Mapping[str, Any], ctx: CommandContext) -> dict[str, An
     }
 
 
-JOB = Job("lambda-capacity", monitor_interval, run_job)
+JOB = Job("lambda-capacity", monitor_interval, run_job, per_account=True)
 LAMBDA_ENTRY = LambdaEntry("capacity_handler", run_scheduled)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 
-from bot.command import CommandContext, CommandError, SlashCommand, require_admin
+from bot.command import CommandContext, CommandError, SlashCommand, Verb, first_word, require_admin
 from bot.reply import Reply
 from bot.text import EMPTY, Mrkdwn
 from commands.scores.archive import archive_game
@@ -170,4 +170,9 @@ COMMAND = SlashCommand(
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
     home=home_blocks,
+    aws=False,  # a scoreboard is on the web: `--account` means nothing here
+    verbs=tuple(
+        Verb(verb, first_word(verb), destructive=verb in ("start", "stop", "freeze"))
+        for verb in ("start", "stop", "freeze", "mark", "archive", "export", "chart")
+    ),
 )

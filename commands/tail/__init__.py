@@ -12,7 +12,9 @@ channels the same way; `subscribe` sets up the subscription filter for `opsbot l
 
 from __future__ import annotations
 
-from bot.command import CommandContext, SlashCommand
+from datetime import UTC, datetime
+
+from bot.command import CommandContext, SlashCommand, Verb, first_word
 from bot.reply import Reply
 from commands.tail.forwarder import LAMBDA_ENTRY
 from commands.tail.home import ACTION_STOP_FOLLOW, home_blocks, press_stop
@@ -49,6 +51,14 @@ and its lines beneath.
 (CloudWatch Logs Live Tail where the account allows it, else polling); `/tail stop` ends your follows.
 What does not fit in one message comes as a text file."""
 
+
+def _follows(text: str) -> bool:
+    from commands.tail.parse import StopFollows, parse
+
+    request = parse(text, UTC, datetime.now(UTC))  # the time zone and now only place --since
+    return not isinstance(request, StopFollows) and request.follow is not None
+
+
 COMMAND = SlashCommand(
     name=NAME,
     summary="Recent Lambda and CloudWatch Logs output, grouped per invocation",
@@ -60,4 +70,6 @@ COMMAND = SlashCommand(
     env_options=ENV_OPTIONS,
     home=home_blocks,
     buttons={ACTION_STOP_FOLLOW: press_stop},
+    # The App Home's Stop is `/tail stop` pressed: the policy checks it as that verb.
+    verbs=(Verb("--follow", _follows), Verb("stop", first_word("stop"), buttons=(ACTION_STOP_FOLLOW,))),
 )

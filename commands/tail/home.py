@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from bot.command import CommandContext, CommandError
 from bot.reply import Reply
 from bot.slack.blocks import actions, button, context, section
-from bot.text import Mrkdwn, plural
+from bot.text import Mrkdwn, channel_mention, plural
 from commands.tail.follows import request_stop, running
 
 ACTION_STOP_FOLLOW = "tail_stop_follow"
@@ -22,7 +21,9 @@ def home_blocks(ctx: CommandContext) -> list[dict[str, Any]]:
     blocks = [section(Mrkdwn("*Your {}*").format(plural(len(mine), "follow")))]
     for follow in mine:
         until = datetime.fromtimestamp(follow.until, ctx.settings.timezone)
-        text = Mrkdwn("`{}` in {} until {}").format(follow.log_group, _channel(follow.channel), f"{until:%H:%M %Z}")
+        text = Mrkdwn("`{}` in {} until {}").format(
+            follow.log_group, channel_mention(follow.channel), f"{until:%H:%M %Z}"
+        )
         blocks.append(section(text))
         blocks.append(
             actions(f"follow-{follow.follow_id}", button(Mrkdwn("Stop"), ACTION_STOP_FOLLOW, follow.follow_id))
@@ -39,8 +40,3 @@ def press_stop(follow_id: str, ctx: CommandContext) -> Reply:
         raise CommandError("That follow is someone else's; they or an admin can stop it.")
     request_stop(ctx.store, follow, ctx.user_id)
     return Reply.private(Mrkdwn("Stopping the follow of `{}`; it says so in its thread.").format(follow.log_group))
-
-
-def _channel(channel_id: str) -> Mrkdwn:
-    """A live channel link only for an id Slack could have sent (the follow's own channel)."""
-    return Mrkdwn(f"<#{channel_id}>") if re.fullmatch(r"[CGD][A-Z0-9]{2,20}", channel_id) else Mrkdwn.escape(channel_id)

@@ -6,6 +6,8 @@ typed is echoed where Slack would turn it into a mention, a link or formatting.
 
 from __future__ import annotations
 
+import dataclasses
+
 import botocore.loaders
 import pytest
 
@@ -66,7 +68,8 @@ def test_odd_text_gets_one_short_private_sentence_and_the_usage(
 
 
 def test_mentions_and_links_after_a_verb_are_not_echoed_either(ctx: CommandContext) -> None:
-    capacity = run_command(CAPACITY, "prune <!channel>", ctx)
+    admin = dataclasses.replace(ctx, user_id="UADMIN1")  # the policy lets only admins reach prune's parser
+    capacity = run_command(CAPACITY, "prune <!channel>", admin)
     assert capacity.text.startswith(
         "prune takes a Lambda function name or ARN, not a word with U+003C LESS-THAN SIGN.\n"
     )

@@ -48,6 +48,9 @@ BEYOND_THE_POLICY = {
     "ssm:GetParameter": "the Slack token and signing secret are SSM SecureStrings read at start",
     "kms:Decrypt": "only when a customer managed key encrypts those parameters",
     "sqs:SendMessage": "on Lambda, what goes to Slack is queued in the delivery queue",
+    "sts:AssumeRole": "only the roles TargetRoleArns lists, in other accounts (bot.accounts)",
+    "sts:SetSourceIdentity": "the Slack user as the assumed session's source identity",
+    "sts:TagSession": "optional session tags",
 }
 # Actions that accept no resource but "*".
 UNSCOPABLE = {
@@ -60,7 +63,12 @@ UNSCOPABLE = {
     "lambda:ListLayerVersions",
     "lambda:ListEventSourceMappings",
 }
-OPERATION_OF = {"lambda:InvokeFunction": "Invoke"}  # IAM actions whose API operation has another name
+# IAM actions whose API operation has another name (or none: permission-only, checked at AssumeRole).
+OPERATION_OF = {
+    "lambda:InvokeFunction": "Invoke",
+    "sts:SetSourceIdentity": "AssumeRole",
+    "sts:TagSession": "AssumeRole",
+}  # IAM actions whose API operation has another name
 SIGNING_SECRET = "bot-template-signing-secret"
 CONTEXT = SimpleNamespace(
     function_name="opsbot-slack-bot",
@@ -295,8 +303,15 @@ def test_the_role_grants_what_the_bot_calls_on_lambda(moto: str, monkeypatch: py
 
     assert sender.called <= sender_actions(), sorted(sender.called - sender_actions())
     assert recording.called <= actions(), sorted(recording.called - actions())
-    # Granted only for a customer managed key; s3:GetObject only when SSH is configured (a test of its own).
-    assert actions() - recording.called == {"kms:Decrypt", "s3:GetObject"}
+    # Granted only for a customer managed key; s3:GetObject only when SSH is configured (a test of its own);
+    # sts only for TargetRoleArns (other accounts; no settings file here).
+    assert actions() - recording.called == {
+        "kms:Decrypt",
+        "s3:GetObject",
+        "sts:AssumeRole",
+        "sts:SetSourceIdentity",
+        "sts:TagSession",
+    }
 
 
 def run_the_bot(service: LambdaService, slack: SlackStandIn) -> None:

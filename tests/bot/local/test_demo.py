@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.local.demo import run_demo
+from bot.local.demo_accounts import accounts_scene
 from bot.local.demo_ssh import ssh_scene
 from bot.local.demo_tail import forwarder_scene, tail_scene
 from bot.local.seeds_logs import ORDERS, ORDERS_JSON, request_id
@@ -59,7 +60,7 @@ def test_demo_runs_every_scene_and_writes_html(tmp_path: Path, capsys: pytest.Ca
     assert "(private only)" in printed
     assert "[HTTP 401]" in printed and "missing or revoked token" in printed
     assert "StrictHostKeyChecking accept-new" in printed
-    assert "Only opsbot admins may delete Lambda versions" in printed
+    assert "Only opsbot admins may use `/lambda-capacity prune`" in printed
     assert "Pruned us-east-1: deleted 12 of 12 versions, freed 3.6 MiB" in printed
     assert no_crash(printed)
     assert "Polling `gameday` every 10 s. The first poll stored 6 scores." in printed
@@ -165,8 +166,9 @@ def test_the_tail_scene_shows_every_status_in_both_log_formats_and_the_forwarder
     filtered = exchange(printed, f"/tail {ORDERS} --filter ERROR")
     assert "(filtered)" in filtered and "payment gateway answered 502 for order 1043" in filtered
     assert "charging order" not in filtered
-    assert exchange(printed, "/tail no-such-function").endswith(
+    assert exchange(printed, "/tail no-such-function").endswith(  # the demo channel's account, then
         "opsbot (only you): There is no log group `/aws/lambda/no-such-function` in us-east-1."
+        "\n    _AWS account: *demo (the bot's own)*_"
     )
 
     forwarded = section(printed, "The forwarder:", until="Without the forwarder Lambda")
@@ -207,3 +209,19 @@ def test_the_home_scene_shows_the_home_tab_a_revoke_from_it_and_a_mention_answer
     )
     assert "opsbot (in the thread)" in exchange(printed, "@opsbot what can you do?")
     assert "Home tab" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_the_accounts_scene_shows_one_channel_on_each_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_demo(tmp_path / "out", scenes=[accounts_scene]) == 0
+    printed = capsys.readouterr().out
+    in_prod = exchange(printed, "[in #C0PROD] /eb-ip")
+    assert "payments-prod" in in_prod and "AWS account: *prod (Production)*" in in_prod
+    own = exchange(printed, "[in #C0PROD] /eb-ip --account demo")
+    assert "payments-prod" not in own and "AWS account: *demo (the bot's own)*" in own
+    refused = exchange(printed, "/eb-ip --account prod")
+    assert "This channel may not use that account; `--account` takes one of: `demo`." in refused
+    audit = exchange(printed, "/opsbot-audit --account prod")
+    assert "/eb-ip → ok" in audit and "in prod" in audit
+    assert no_crash(printed)

@@ -35,7 +35,10 @@ def test_only_admins_may_ask_for_a_prune(ctx: CommandContext, account: DemoAccou
     account.function("old", [100] * 6)
     reply = run_command(COMMAND, "prune", ctx)
     assert not reply.ok
-    assert reply.text == "Only opsbot admins may prune Lambda versions. Ask one of them, or see OPSBOT_ADMINS."
+    assert (
+        reply.text
+        == "Only opsbot admins may use `/lambda-capacity prune` (policy rule `OPSBOT_ADMINS`); ask one of them."
+    )
     assert ctx.store.audit_log("lambda-capacity.plan") == []
 
 
@@ -119,7 +122,7 @@ def test_a_non_admin_press_is_refused_and_leaves_the_plan_usable(
 ) -> None:
     refused = run_button(COMMAND, ACTION_DELETE, planned, as_user(ctx, "UUSER01"))
     assert not refused.ok and not refused.replace_original
-    assert refused.text.startswith("Only opsbot admins may delete Lambda versions.")
+    assert refused.text.startswith("Only opsbot admins may use `/lambda-capacity prune`")
     assert published(builder_aws, "orders") == ["1", "2", "3", "4", "5", "6"]
     assert run_button(COMMAND, ACTION_DELETE, planned, as_user(ctx, "UADMIN1")).ok
 
