@@ -2,7 +2,7 @@
 
 `/scores start <url>` (admins) polls a game's scoreboard endpoint into the state store;
 `/scores [GAME] [--all]` shows the ranking, `/scores chart` draws it, `/scores mark`, `freeze`,
-`export` and `stop` do what they say. The poller is `poller.JOB` in `opsbot serve` and
+`export` and `stop` do what they say. The poller (`poller`) is `JOB` in `opsbot serve` and
 `scores_handler` on Lambda.
 """
 
