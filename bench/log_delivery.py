@@ -14,7 +14,7 @@
    burst size is unpublished); file shares are not limited. `--lambda-mode` adds ours as on Lambda:
    a container per batch, each with its own SlackDelivery(background=False) flushing after the handler.
 3. PutLogEvents at `--rate`/s for `--poll-seconds` on moto, and when each line reaches the stand-in:
-   ours is the poller job (bot.jobs.run_forever of commands.tail.poller.JOB) every `--interval` s;
+   ours is the poller job (bot.jobs.run_forever of commands.tail.JOB) every `--interval` s;
    the baseline is `aws logs tail --follow`'s loop (awscli/customizations/logs/tail.py): FilterLogEvents,
    then 5 s of sleep, resuming at the newest timestamp seen and skipping only the ids seen at
    that timestamp; one post per event. Some lines share a millisecond, some arrive late.
@@ -68,9 +68,9 @@ from bot.settings import Settings, load_settings  # noqa: E402
 from bot.slack.delivery import SlackDelivery  # noqa: E402
 from bot.slack.sender import QueueSender  # noqa: E402
 from bot.state import Store  # noqa: E402
+from commands.tail import JOB  # noqa: E402
 from commands.tail.forwarder import handle_event  # noqa: E402
 from commands.tail.invocations import group_invocations  # noqa: E402
-from commands.tail.poller import JOB  # noqa: E402
 from commands.tail.render import log_reply  # noqa: E402
 from commands.tail.subscription import decode_subscription  # noqa: E402
 

@@ -35,7 +35,7 @@ from bot.command import CommandContext
 from bot.settings import load_settings
 from bot.state import Store
 from commands.scores.history import Game, save_game
-from commands.scores.poller import JOB
+from commands.scores import JOB
 
 config, db, slow, healthy, tick = sys.argv[1:6]
 settings = load_settings({"OPSBOT_CONFIG": config})

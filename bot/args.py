@@ -9,7 +9,6 @@ the offending word only through `shown()`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -91,6 +90,8 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.8) -> str:
     """` Did you mean `x`?` for the choice nearest a mistyped word, or "": the one place suggestions are made."""
     if not word or len(word) > 60:  # difflib is quadratic: a pasted paragraph is no typo
         return ""
+    import difflib  # only for a mistyped word: a Lambda cold start never loads it
+
     nearest = difflib.get_close_matches(word.lower(), sorted(choices), n=1, cutoff=cutoff)
     return f" Did you mean `{nearest[0]}`?" if nearest else ""
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from importlib import import_module
 from typing import Any
 
 from bot import audit
@@ -398,3 +399,21 @@ def _dispatch(
 def require_admin(ctx: CommandContext, what: str) -> None:
     if not (ctx.is_admin or ctx.granted):
         raise CommandError(f"Only opsbot admins may {what}. Ask one of them, or see OPSBOT_ADMINS.")
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """`"package.module:function"` as a function that imports its module on the first call.
+
+    A feature's `SlashCommand` points its handler, buttons, routes, jobs, home and Lambda entries
+    here, so importing the declaration (a Lambda cold start, before its ack) loads none of the
+    feature's modules; the first call pays for them once."""
+    module_name, _, name = target.partition(":")
+    resolved: list[Callable[..., Any]] = []
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not resolved:
+            resolved.append(getattr(import_module(module_name), name))
+        return resolved[0](*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name  # e.g. a variable's error names its type by this
+    return call

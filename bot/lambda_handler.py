@@ -21,24 +21,23 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
-
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
-from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+from typing import TYPE_CHECKING, Any
 
 from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
 from bot.command import HttpResponse, LambdaEntry
-from bot.http_limits import TokenBuckets
 from bot.runtime import DELIVERY_ROOM, WORK_DEADLINE, Runtime
 from bot.settings import Settings, SettingsError, load_settings
-from bot.slack.app import build_app
 from bot.slack.delivery import SlackDelivery, make_web_client
 from bot.slack.gate import MAX_BODY, SlackGate, refusal
 from bot.slack.outbox import DeliveryPolicy
 from bot.slack.pacer import ChannelPacer
 from bot.slack.queue import DeliveryQueue
-from bot.slack.sender import STOP_BEFORE_END, QueueSender
 from commands import COMMANDS
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+
+    from bot.http_limits import TokenBuckets
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +100,12 @@ def delivery_for(runtime: Runtime, env: Mapping[str, str]) -> SlackDelivery:
 
 @cache
 def _slack() -> SlackRequestHandler:
+    # Imported here: only the Slack entry needs the Bolt app (a schedule or the log forwarder does not).
+    from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+    from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+
+    from bot.slack.app import build_app
+
     runtime = _runtime()
     runtime.settings.require_slack(socket_mode=False)
     handler = SlackRequestHandler(build_app(runtime, COMMANDS, _delivery(), wait_for_delivery=True))
@@ -120,6 +125,8 @@ def _gate() -> SlackGate:
 
 @cache
 def _limits() -> TokenBuckets:
+    from bot.http_limits import TokenBuckets  # the routes' (not Slack's) path
+
     # Per container: Lambda runs one request at a time in it, so this slows a token, not the bot.
     return TokenBuckets(_runtime().settings.route_rate, _runtime().settings.route_burst)
 
@@ -256,6 +263,8 @@ def queue_urls(env: Mapping[str, str]) -> tuple[str, str]:
 
 def delivery_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """The delivery queue's sender (SQS event source, ReportBatchItemFailures): bot.slack.sender."""
+    from bot.slack.sender import STOP_BEFORE_END, QueueSender  # this entry's alone
+
     try:
         delivery = _delivery()
     except (SettingsError, *AWS_ERRORS) as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +141,8 @@ def _positive_float(name: str, raw: str) -> float:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only with a settings file: Lambda has none, and its cold start skips the parser
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

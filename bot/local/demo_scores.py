@@ -25,7 +25,8 @@ EVERY = 10
 
 def scores_scene(bot: DemoBot) -> None:
     from bot.local.demo import ADMIN, Entry
-    from commands.scores.poller import JOB, run_tick
+    from commands.scores import JOB
+    from commands.scores.poller import run_tick
 
     job = bot.runtime.context(f"job:{JOB.name}", "", post=bot.delivery.post)
 

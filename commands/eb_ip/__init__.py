@@ -7,19 +7,30 @@ ssh config block `/eb-ip my-env ssh-config` prints, which asks the bot's authent
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from bot.command import CommandContext, Route, SlashCommand, Verb
+from bot.command import CommandContext, EnvOptions, Route, SlashCommand, Verb, lazy
 from bot.reply import Reply
-from commands.eb_ip.checks import ENV_OPTIONS, checks_note, run_check
-from commands.eb_ip.home import ACTION_REVOKE_MINE, home_blocks, press_revoke
-from commands.eb_ip.routes import ROUTE, answer_http
 
 __all__ = ["COMMAND"]
+
+# Declared here, not in the modules that use them: a Lambda cold start imports this file alone.
+ACTION_REVOKE_MINE = "eb_ip_revoke_my_tokens"
+# Names are checked by the handler, so a bad one is a 400 that says why; ASG names may hold "/".
+ROUTE = re.compile(
+    r"(?:/region/(?P<region>[^/]*))?/(?:eb/(?P<env>[^/]*)|asg/(?P<asg>.*))/(?P<what>ip|id)(?:/(?P<n>[^/]*))?"
+)
+ENV_OPTIONS: EnvOptions = {
+    "OPSBOT_EB_IP_CHECKS": ("checks", lazy("commands.eb_ip.checks:json_object")),
+    "OPSBOT_EB_IP_CHECK_USERS": ("check_users", lazy("commands.eb_ip.checks:id_list")),
+    "OPSBOT_EB_IP_CHECK_TIMEOUT_SECONDS": ("check_timeout_seconds", int),
+}
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
     # Imported here, not at the top: a Lambda cold start acks before any of it runs.
+    from commands.eb_ip.checks import run_check
     from commands.eb_ip.instances import find_instances, list_environments
     from commands.eb_ip.parse import parse
     from commands.eb_ip.render import render_environments, render_nth, render_table
@@ -85,10 +96,10 @@ COMMAND = SlashCommand(
     usage_hint="[env [n] | env n run CHECK | env ssh-config [--ssm] | token | revoke USER] [--region R] [--asg]",
     help=HELP,
     handle=handle,
-    routes=(Route("GET", ROUTE, answer_http),),
-    usage_note=checks_note,
-    home=home_blocks,
-    buttons={ACTION_REVOKE_MINE: press_revoke},
+    routes=(Route("GET", ROUTE, lazy("commands.eb_ip.routes:answer_http")),),
+    usage_note=lazy("commands.eb_ip.checks:checks_note"),
+    home=lazy("commands.eb_ip.home:home_blocks"),
+    buttons={ACTION_REVOKE_MINE: lazy("commands.eb_ip.home:press_revoke")},
     env_options=ENV_OPTIONS,
     # The App Home's "Revoke my tokens" is `revoke` pressed: the policy checks it as the verb.
     verbs=tuple(

@@ -10,7 +10,7 @@ uptime = "uptime"
 disk = "df -h"
 eb-log = "tail -n 100 /var/log/eb-engine.log"
 ```
-On Lambda (no settings file) the variables in ENV_OPTIONS give the same keys, the map as a JSON object:
+On Lambda (no settings file) the variables in the package's ENV_OPTIONS give the same keys, the map as a JSON object:
 OPSBOT_EB_IP_CHECKS='{"uptime": "uptime", "disk": "df -h"}'. Slack only ever names a check; the command
 comes from this map. The check is refused before any AWS call
 or connection when the name is not in it or the user may not run checks. Every run is audited with who asked.
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.command import CommandContext, CommandError, EnvOptions, UsageError
+from bot.command import CommandContext, CommandError, UsageError
 from bot.reply import Attachment, Reply
 from bot.settings import Settings, SettingsError
 from bot.slack.blocks import code_sections, context, section
@@ -56,11 +56,6 @@ def id_list(raw: str) -> list[str]:
 
 
 # On Lambda: variable -> (option, parser), merged into [commands.eb-ip] by bot.lambda_handler.
-ENV_OPTIONS: EnvOptions = {
-    "OPSBOT_EB_IP_CHECKS": ("checks", json_object),
-    "OPSBOT_EB_IP_CHECK_USERS": ("check_users", id_list),
-    "OPSBOT_EB_IP_CHECK_TIMEOUT_SECONDS": ("check_timeout_seconds", int),
-}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from bot.command import CommandContext
 from bot.reply import Reply
 from bot.slack.blocks import actions, button, confirm_dialog, context
 from bot.text import Mrkdwn, plural
-
-ACTION_REVOKE_MINE = "eb_ip_revoke_my_tokens"
+from commands.eb_ip import ACTION_REVOKE_MINE
 
 
 def home_blocks(ctx: CommandContext) -> list[dict[str, Any]]:

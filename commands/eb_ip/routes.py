@@ -19,9 +19,3 @@ def answer_http(match: re.Match[str], request: HttpRequest, ctx: CommandContext)
     found = find_instances(ctx.aws, name, asg=asg, region=region)
     chosen = found.instances if n is None else (found.nth(n),)
     return HttpResponse(200, "".join(f"{i.id if match['what'] == 'id' else i.address}\n" for i in chosen))
-
-
-# Names are checked by the handler, so a bad one is a 400 that says why; ASG names may hold "/".
-ROUTE = re.compile(
-    r"(?:/region/(?P<region>[^/]*))?/(?:eb/(?P<env>[^/]*)|asg/(?P<asg>.*))/(?P<what>ip|id)(?:/(?P<n>[^/]*))?"
-)

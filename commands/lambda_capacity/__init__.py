@@ -10,67 +10,26 @@ renders, and answers the command and its buttons.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from bot.command import EnvOptions, Job, LambdaEntry, SlashCommand, Verb, first_word, lazy
 
-from bot.aws import AWS_ERRORS, describe_aws_error
-from bot.command import CommandContext, SlashCommand, Verb, first_word
-from bot.reply import Reply
-from commands.lambda_capacity.archive import archive_report
-from commands.lambda_capacity.forecast import forecast_text, recorded_forecast
-from commands.lambda_capacity.home import home_blocks
-from commands.lambda_capacity.monitor import JOB, LAMBDA_ENTRY
-from commands.lambda_capacity.options import ENV_OPTIONS, NAME, CapacityOptions
-from commands.lambda_capacity.parse import ArchiveRequest, CapacityRequest, PruneRequest, parse
-from commands.lambda_capacity.prune import make_plan, press_cancel, press_delete
-from commands.lambda_capacity.render import ACTION_CANCEL, ACTION_DELETE, render_capacity
-from commands.lambda_capacity.scan import fresh_report, region_or_default
-from commands.lambda_capacity.storage import CodeStorageReport
-
-
-def _outlook(ctx: CommandContext, report: CodeStorageReport, now: float) -> str:
-    forecast = recorded_forecast(ctx.store, report.region, now=now, limit_bytes=report.limit_bytes)
-    return forecast_text(forecast, now, ctx.settings.timezone)
-
-
-def show_capacity(request: CapacityRequest, ctx: CommandContext, opts: CapacityOptions) -> Reply:
-    regions = ctx.aws.regions("lambda") if request.all_regions else [region_or_default(ctx, request.region)]
-    lock = threading.Lock()
-
-    def progress_of(region: str) -> Callable[[str], None]:
-        def report(text: str) -> None:
-            with lock:  # regions scan in parallel; the Slack progress line is one message
-                ctx.progress(f"{region}: {text}" if request.all_regions else text)
-
-        return report
-
-    def one(region: str) -> CodeStorageReport | str:
-        try:
-            return fresh_report(ctx, region, opts, refresh=request.refresh, progress=progress_of(region))
-        except AWS_ERRORS as exc:
-            if not request.all_regions:
-                raise
-            return describe_aws_error(exc)  # e.g. an opt-in region this account has not enabled
-
-    # Each region has its own quota and bucket, so regions scan side by side.
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(regions)))) as pool:
-        results = dict(zip(regions, pool.map(one, regions), strict=True))
-    reports = [r for r in results.values() if isinstance(r, CodeStorageReport)]
-    failed = {region: r for region, r in results.items() if isinstance(r, str)}
-    now = ctx.now().timestamp()
-    outlook = {r.region: _outlook(ctx, r, now) for r in reports}
-    return render_capacity(reports, failed, request, now, outlook)
-
-
-def handle(text: str, ctx: CommandContext) -> Reply:
-    opts = CapacityOptions.from_options(ctx.settings.options_for(NAME))
-    request = parse(text, opts.keep)
-    if isinstance(request, ArchiveRequest):
-        return archive_report(request.region, ctx)
-    if isinstance(request, PruneRequest):
-        return make_plan(request, ctx, opts)
-    return show_capacity(request, ctx, opts)
+# Declared here, not in the modules that use them: a Lambda cold start imports this file alone.
+NAME = "/lambda-capacity"
+ACTION_DELETE = "lambda_capacity_prune_delete"
+ACTION_CANCEL = "lambda_capacity_prune_cancel"
+ENV_OPTIONS: EnvOptions = {
+    "OPSBOT_CAPACITY_THRESHOLD_PERCENT": ("alarm_threshold_percent", float),
+    "OPSBOT_CAPACITY_THRESHOLD_BYTES": ("alarm_threshold_bytes", int),
+    "OPSBOT_CAPACITY_ALERT_CHANNEL": ("alert_channel", str),
+    "OPSBOT_CAPACITY_SNS_TOPIC_ARN": ("sns_topic_arn", str),
+    "OPSBOT_CAPACITY_REGIONS": ("monitor_regions", str),
+}
+JOB = Job(
+    "lambda-capacity",
+    lazy("commands.lambda_capacity.monitor:monitor_interval"),
+    lazy("commands.lambda_capacity.monitor:run_job"),
+    per_account=True,
+)
+LAMBDA_ENTRY = LambdaEntry("capacity_handler", lazy("commands.lambda_capacity.monitor:run_scheduled"))
 
 
 HELP = f"""\
@@ -92,12 +51,15 @@ COMMAND = SlashCommand(
         " | archive [--region R]"
     ),
     help=HELP,
-    handle=handle,
-    buttons={ACTION_DELETE: press_delete, ACTION_CANCEL: press_cancel},
+    handle=lazy("commands.lambda_capacity.handler:handle"),
+    buttons={
+        ACTION_DELETE: lazy("commands.lambda_capacity.prune:press_delete"),
+        ACTION_CANCEL: lazy("commands.lambda_capacity.prune:press_cancel"),
+    },
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
-    home=home_blocks,
+    home=lazy("commands.lambda_capacity.home:home_blocks"),
     verbs=(
         Verb("prune", first_word("prune"), destructive=True, buttons=(ACTION_DELETE, ACTION_CANCEL)),
         Verb("archive", first_word("archive")),

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.aws import AWS_ERRORS, AwsClients, describe_aws_error
-from bot.command import CommandContext, Job, LambdaEntry
+from bot.command import CommandContext
 from bot.reply import Reply
 from bot.settings import Settings, SettingsError
 from bot.slack.blocks import context, section
@@ -315,7 +315,3 @@ def run_scheduled(event: Mapping[str, Any], ctx: CommandContext) -> dict[str, An
             for c in checks
         ]
     }
-
-
-JOB = Job("lambda-capacity", monitor_interval, run_job, per_account=True)
-LAMBDA_ENTRY = LambdaEntry("capacity_handler", run_scheduled)

@@ -8,9 +8,8 @@ from typing import Any
 
 from bot.command import CommandError
 from bot.settings import SettingsError
+from commands.lambda_capacity import NAME
 from commands.lambda_capacity.storage import DEFAULT_RATE, human_bytes
-
-NAME = "/lambda-capacity"
 
 
 def number_option(options: Mapping[str, Any], key: str, default: float | None, minimum: float = 0.0) -> float | None:
@@ -79,10 +78,3 @@ class CapacityOptions:
 
 
 # On Lambda the monitor is configured by its template's variables, not a settings file.
-ENV_OPTIONS = {
-    "OPSBOT_CAPACITY_THRESHOLD_PERCENT": ("alarm_threshold_percent", float),
-    "OPSBOT_CAPACITY_THRESHOLD_BYTES": ("alarm_threshold_bytes", int),
-    "OPSBOT_CAPACITY_ALERT_CHANNEL": ("alert_channel", str),
-    "OPSBOT_CAPACITY_SNS_TOPIC_ARN": ("sns_topic_arn", str),
-    "OPSBOT_CAPACITY_REGIONS": ("monitor_regions", str),
-}

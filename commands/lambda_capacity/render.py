@@ -19,7 +19,7 @@ from bot.slack.blocks import (
     table,
 )
 from bot.text import Mrkdwn, plural, user_mention
-from commands.lambda_capacity.options import NAME
+from commands.lambda_capacity import ACTION_CANCEL, ACTION_DELETE, NAME
 from commands.lambda_capacity.parse import CapacityRequest
 from commands.lambda_capacity.storage import (
     PLAN_TTL_SECONDS,
@@ -29,9 +29,6 @@ from commands.lambda_capacity.storage import (
     PrunePlan,
     human_bytes,
 )
-
-ACTION_DELETE = "lambda_capacity_prune_delete"
-ACTION_CANCEL = "lambda_capacity_prune_cancel"
 
 
 def _age(seconds: float) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 
 from bot.command import CommandError
 from bot.settings import Settings
+from commands.scores import NAME
 from commands.scores.history import GAME_NAME
 
-NAME = "/scores"
 KEY = "scores"
 MIN_EVERY = 5.0  # seconds: the shortest interval between a game's polls (`--every`, `every_seconds`)
 
@@ -110,12 +110,3 @@ def kept_interval(every: float, tick: float | None) -> float:
     if not tick:
         return every
     return max(1, math.ceil(every / tick - 1e-9)) * tick
-
-
-ENV_OPTIONS = {
-    # On Lambda the poller is a schedule: its rate, so that `/scores start` states the interval kept.
-    "OPSBOT_SCORES_TICK_SECONDS": ("tick_seconds", float),
-    "OPSBOT_SCORES_ALLOW_HTTP_HOSTS": ("allow_http_hosts", str),
-    "OPSBOT_SCORES_CHANNEL": ("channel", str),
-    "OPSBOT_SCORES_POST_EVERY_MINUTES": ("post_every_minutes", float),
-}

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from bot.command import CommandContext, Job, LambdaEntry
+from bot.command import CommandContext
 from bot.state import Store
 from bot.text import Mrkdwn
 from commands.scores.ctfd import read_top, top_url
@@ -38,7 +38,7 @@ from commands.scores.history import (
     record_samples,
     save_game,
 )
-from commands.scores.options import ScoresOptions, kept_interval, poller_interval
+from commands.scores.options import ScoresOptions, kept_interval
 from commands.scores.ranking import ranking_at
 from commands.scores.samples import PayloadError, Reading, json_body, read_body
 
@@ -231,7 +231,3 @@ def run_scheduled(_event: Mapping[str, Any], ctx: CommandContext) -> dict[str, A
         "polled": [o.game for o in outcomes],
         "failed": {o.game: o.error for o in outcomes if not o.ok},
     }
-
-
-JOB = Job("scores-poller", poller_interval, run_job)
-LAMBDA_ENTRY = LambdaEntry("scores_handler", run_scheduled)

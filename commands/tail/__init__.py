@@ -14,17 +14,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.command import CommandContext, SlashCommand, Verb, first_word
+from bot.command import CommandContext, EnvOptions, Job, LambdaEntry, SlashCommand, Verb, first_word, lazy
 from bot.reply import Reply
-from commands.tail.forwarder import LAMBDA_ENTRY
-from commands.tail.home import ACTION_STOP_FOLLOW, home_blocks, press_stop
-from commands.tail.options import ENV_OPTIONS, NAME, TailOptions
-from commands.tail.poller import JOB
+
+# Declared here, not in the modules that use them: a Lambda cold start imports this file alone.
+NAME = "/tail"
+ACTION_STOP_FOLLOW = "tail_stop_follow"
+ENV_OPTIONS: EnvOptions = {
+    "OPSBOT_TAIL_ROUTES": ("routes", str),
+    "OPSBOT_TAIL_CHANNEL": ("channel", str),
+    "OPSBOT_TAIL_MAX_FOLLOWS": ("max_follows", int),
+}
+JOB = Job("tail_poller", lazy("commands.tail.options:poller_interval"), lazy("commands.tail.poller:run_tick"))
+LAMBDA_ENTRY = LambdaEntry("logs_handler", lazy("commands.tail.forwarder:handle_event"))
 
 
 def handle(text: str, ctx: CommandContext) -> Reply:
     # Imported here, not at the top: a Lambda cold start acks before any of it runs.
     from commands.tail.follow import follow_reply, stop_reply
+    from commands.tail.options import TailOptions
     from commands.tail.parse import StopFollows, parse
     from commands.tail.tail import show_tail
 
@@ -68,8 +76,8 @@ COMMAND = SlashCommand(
     jobs=(JOB,),
     lambda_entries=(LAMBDA_ENTRY,),
     env_options=ENV_OPTIONS,
-    home=home_blocks,
-    buttons={ACTION_STOP_FOLLOW: press_stop},
+    home=lazy("commands.tail.home:home_blocks"),
+    buttons={ACTION_STOP_FOLLOW: lazy("commands.tail.home:press_stop")},
     # The App Home's Stop is `/tail stop` pressed: the policy checks it as that verb.
     verbs=(Verb("--follow", _follows), Verb("stop", first_word("stop"), buttons=(ACTION_STOP_FOLLOW,))),
 )

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.command import CommandContext, LambdaEntry
+from bot.command import CommandContext
 from bot.reply import Reply
 from commands.tail.invocations import group_invocations
 from commands.tail.options import LogRoute, TailOptions
@@ -94,6 +94,3 @@ def _count_malformed(ctx: CommandContext) -> int:
     except Exception:  # counting is for the operator; the handler must not fail on it
         log.exception("logs_handler: could not count a malformed payload")
     return -1
-
-
-LAMBDA_ENTRY = LambdaEntry("logs_handler", handle_event)

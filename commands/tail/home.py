@@ -9,9 +9,8 @@ from bot.command import CommandContext, CommandError
 from bot.reply import Reply
 from bot.slack.blocks import actions, button, context, section
 from bot.text import Mrkdwn, channel_mention, plural
+from commands.tail import ACTION_STOP_FOLLOW
 from commands.tail.follows import request_stop, running
-
-ACTION_STOP_FOLLOW = "tail_stop_follow"
 
 
 def home_blocks(ctx: CommandContext) -> list[dict[str, Any]]:

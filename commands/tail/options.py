@@ -24,8 +24,8 @@ from typing import Any
 
 from bot.command import CommandError
 from bot.settings import Settings
+from commands.tail import NAME
 
-NAME = "/tail"
 KEY = "tail"
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 _ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
@@ -130,10 +130,3 @@ def poller_interval(settings: Settings) -> float | None:
     except CommandError:
         return None  # /tail itself reports the bad setting; the job stays off
     return options.poll_every_seconds if options.routes else None
-
-
-ENV_OPTIONS = {
-    "OPSBOT_TAIL_ROUTES": ("routes", str),
-    "OPSBOT_TAIL_CHANNEL": ("channel", str),
-    "OPSBOT_TAIL_MAX_FOLLOWS": ("max_follows", int),
-}

@@ -15,10 +15,10 @@ import logging
 from typing import Any
 
 from bot.aws import AWS_ERRORS, describe_aws_error
-from bot.command import CommandContext, Job
+from bot.command import CommandContext
 from commands.tail.events import ResumeCursor
 from commands.tail.invocations import group_invocations
-from commands.tail.options import LogRoute, TailOptions, poller_interval
+from commands.tail.options import LogRoute, TailOptions
 from commands.tail.query import read_events
 from commands.tail.render import keep_at_level, log_reply
 
@@ -97,10 +97,3 @@ def run_tick(ctx: CommandContext) -> dict[str, int]:
             except Exception:
                 log.exception("tail poller: %s failed; it is read again next tick", log_group)
     return posted
-
-
-def _run(ctx: CommandContext) -> None:
-    run_tick(ctx)
-
-
-JOB = Job("tail_poller", poller_interval, _run)

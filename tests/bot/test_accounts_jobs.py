@@ -19,7 +19,7 @@ from bot.settings import load_settings
 from bot.slack.delivery import SlackDelivery
 from bot.state import Store
 from bot.state.scoped import account_store
-from commands.lambda_capacity.monitor import JOB as CAPACITY_MONITOR
+from commands.lambda_capacity import JOB as CAPACITY_MONITOR
 
 OTHER = "222222222222"
 CONFIG = f"""

@@ -20,7 +20,8 @@ from bot import lambda_handler
 from bot.local.slack_standin import SlackStandIn
 from bot.slack.outbox import DeliveryPolicy
 from commands.tail import COMMAND as TAIL
-from commands.tail.forwarder import LAMBDA_ENTRY, REMEMBER_SECONDS
+from commands.tail import LAMBDA_ENTRY
+from commands.tail.forwarder import REMEMBER_SECONDS
 from commands.tail.subscribe import FILTER_NAME
 from tests.commands.tail.conftest import sample_rows
 from tests.commands.tail.test_forwarder import payload

@@ -257,8 +257,8 @@ def test_until_the_window_has_history_moves_are_since_the_previous_poll(
 def test_the_interval_stated_is_the_interval_kept(
     make_ctx: Ctx, simulator: tuple[str, ScoreboardGame], clock: Clock, options: dict, asked: str, stated: str
 ) -> None:
+    from commands.scores import JOB
     from commands.scores.history import load_snapshot
-    from commands.scores.poller import JOB
 
     base, _ = simulator
     admin = make_ctx(ADMIN, **options)

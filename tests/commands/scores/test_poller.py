@@ -14,8 +14,9 @@ from bot.local.scoreboard import ScoreboardGame, scoreboard_server
 from bot.reply import Reply
 from bot.settings import Settings, load_settings
 from bot.state import Store, StoreError
+from commands.scores import JOB
 from commands.scores.history import Game, games, load_poll_state, load_snapshot, remove_game, save_game
-from commands.scores.poller import JOB, run_tick
+from commands.scores.poller import run_tick
 from tests.commands.scores.conftest import Clock, Posted, scores_settings
 
 

@@ -26,9 +26,10 @@ from bot.slack.delivery import SlackDelivery
 from bot.slack.outbox import DeliveryPolicy
 from bot.slack.pacer import ChannelPacer
 from bot.state import Store
+from commands.scores import JOB
 from commands.scores.history import POLLS, Game, PollState, save_game
 from commands.scores.options import ScoresOptions
-from commands.scores.poller import JOB, fetcher_for, run_tick
+from commands.scores.poller import fetcher_for, run_tick
 from tests.bot.state.test_store import TABLE, create_table
 from tests.commands.scores.conftest import Clock, Posted, scores_settings
 

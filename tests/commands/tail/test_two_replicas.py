@@ -25,8 +25,9 @@ from bot.slack.delivery import SlackDelivery, make_web_client
 from bot.slack.outbox import DeliveryPolicy
 from bot.slack.pacer import ChannelPacer
 from bot.state import Store
+from commands.tail import JOB
 from commands.tail.options import TailOptions
-from commands.tail.poller import JOB, poll_group
+from commands.tail.poller import poll_group
 from tests.bot.state.test_store import TABLE, create_table
 from tests.commands.tail.test_delivery_exactly_once import (
     CHANNEL,
