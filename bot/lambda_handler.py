@@ -228,6 +228,9 @@ _SECRET_PARAMETERS = {
 }
 
 
+CONFIG_PARAMETER = "OPSBOT_CONFIG_PARAMETER"
+
+
 def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
     """Settings from the environment, Slack secrets from SSM, each feature's options from its variables."""
     resolved = dict(env)
@@ -235,7 +238,13 @@ def settings_from_env(env: Mapping[str, str], aws: AwsClients) -> Settings:
         if not env.get(variable) and env.get(parameter):
             reply = aws.client("ssm").get_parameter(Name=env[parameter], WithDecryption=True)
             resolved[variable] = reply["Parameter"]["Value"]
-    settings = load_settings(resolved)
+    # The settings file (accounts, channels, the policy, per-command options), kept in SSM: the
+    # package carries no file of the deployment's own.
+    config_text = None
+    if env.get(CONFIG_PARAMETER):
+        reply = aws.client("ssm").get_parameter(Name=env[CONFIG_PARAMETER], WithDecryption=True)
+        config_text = (reply["Parameter"]["Value"], f"{CONFIG_PARAMETER}: {env[CONFIG_PARAMETER]}")
+    settings = load_settings(resolved, config_text)
     command_options = dict(settings.command_options)
     for command in COMMANDS:
         key = command.name.lstrip("/")

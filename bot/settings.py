@@ -141,15 +141,22 @@ def _positive_float(name: str, raw: str) -> float:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # only with a settings file: Lambda has none, and its cold start skips the parser
-
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SettingsError(f"OPSBOT_CONFIG: no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"OPSBOT_CONFIG: {path} cannot be read: {exc}") from None
+    return _parse_toml(text, f"OPSBOT_CONFIG: {path}")
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    import tomllib  # only with a settings file: a cold start without one skips the parser
+
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"OPSBOT_CONFIG: {path} is not valid TOML: {exc}") from None
+        raise SettingsError(f"{source} is not valid TOML: {exc}") from None
 
 
 def _access_rules(doc: Mapping[str, Any]) -> tuple[dict[str, AccessRule], dict[str, Mapping[str, Any]]]:
@@ -271,12 +278,18 @@ def _policy(doc: Mapping[str, Any], accounts: AccountMap) -> Policy:
     return Policy(tuple(rules))
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from environment variables; raise SettingsError naming the first bad one."""
+def load_settings(env: Mapping[str, str] | None = None, config_text: tuple[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables; raise SettingsError naming the first bad one.
+
+    `config_text`: the settings file's TOML and where it came from (on Lambda, an SSM parameter),
+    read instead of the file `OPSBOT_CONFIG` names."""
     env = os.environ if env is None else env
     config = _value(env, "OPSBOT_CONFIG")
     config_path = Path(config) if config else None
-    doc = _read_toml(config_path) if config_path else {}
+    if config_text is not None:
+        doc = _parse_toml(config_text[0], config_text[1])
+    else:
+        doc = _read_toml(config_path) if config_path else {}
     access, options = _access_rules(doc)
 
     tz_name = _value(env, "OPSBOT_TIMEZONE") or "UTC"

@@ -134,3 +134,44 @@ def test_checks_that_are_not_a_json_object_name_their_variable(value: str, aws_c
     env = {"OPSBOT_STATE": ":memory:", "OPSBOT_EB_IP_CHECKS": value}
     with pytest.raises(SettingsError, match=r"^OPSBOT_EB_IP_CHECKS: expected a json_object, got "):
         lambda_handler.settings_from_env(env, aws_clients)
+
+
+SETTINGS_TOML = """
+[accounts.prod]
+role_arn = "arn:aws:iam::222222222222:role/opsbot-target"
+label = "Production"
+
+[channels.C0PROD]
+default_account = "prod"
+accounts = ["prod"]
+
+[[policy]]
+allow = ["/lambda-capacity prune"]
+users = ["U0ALICE"]
+"""
+
+
+def test_accounts_and_the_policy_come_from_the_settings_parameter_on_lambda(aws_clients: Any, moto: str) -> None:
+    """Lambda carries no settings file of the deployment's own: the template's SettingsParameter holds it."""
+    aws_clients.client("ssm").put_parameter(Name="/opsbot/settings", Value=SETTINGS_TOML, Type="SecureString")
+    env = {"OPSBOT_STATE": ":memory:", "OPSBOT_CONFIG_PARAMETER": "/opsbot/settings"}
+    recording = RecordingAws()
+    settings = lambda_handler.settings_from_env(env, recording)
+    chosen = settings.accounts.choose("C0PROD", None)
+    assert chosen is not None and chosen.name == "prod"
+    assert any(rule.allow and "/lambda-capacity prune" in rule.actions for rule in settings.policy.rules)
+    # What the role grants: ssm:GetParameter on that parameter, only when it is named.
+    (statement,) = [
+        s for s in granted(parameters(SettingsParameter="/opsbot/settings")) if s.get("Sid") == "ReadSettings"
+    ]
+    assert statement["Action"] == "ssm:GetParameter" and recording.called == {"ssm:GetParameter"}
+    assert statement["Resource"]["Fn::Sub"].endswith(":parameter${SettingsParameter}")
+    assert not [s for s in granted(parameters()) if s.get("Sid") == "ReadSettings"]
+    assert function()["Environment"]["Variables"]["OPSBOT_CONFIG_PARAMETER"] == {"Ref": "SettingsParameter"}
+
+
+def test_a_settings_parameter_that_is_not_toml_names_itself(aws_clients: Any, moto: str) -> None:
+    aws_clients.client("ssm").put_parameter(Name="/opsbot/bad", Value="[accounts.prod", Type="String")
+    env = {"OPSBOT_STATE": ":memory:", "OPSBOT_CONFIG_PARAMETER": "/opsbot/bad"}
+    with pytest.raises(SettingsError, match=r"^OPSBOT_CONFIG_PARAMETER: /opsbot/bad is not valid TOML"):
+        lambda_handler.settings_from_env(env, aws_clients)
