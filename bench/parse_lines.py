@@ -39,6 +39,7 @@ from waitress.server import create_server  # noqa: E402
 from bot.aws import AwsClients  # noqa: E402
 from bot.http import OpsbotWsgi  # noqa: E402
 from bot.local.aws import use_fake_credentials  # noqa: E402
+from bot.local.hostile_lines import SHAPES  # noqa: E402
 from bot.local.slack_requests import send_signed, slash_command_form  # noqa: E402
 from bot.local.slack_standin import SlackStandIn  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
@@ -50,37 +51,9 @@ from commands.tail.lambda_format import parse_message  # noqa: E402
 
 SECRET = "bench-signing-secret"
 SLACK_ACK_LIMIT = 3.0
-RID = "1f0a2b3c-0001-4d5e-8f90-a1b2c3d4e5f6"
-REPORT = f"REPORT RequestId: {RID}\t"
-NODE = f"2026-12-01T10:00:00.000Z\t{RID}\tERROR\t"
 # The REPORT field pattern before issue 14: `[A-Za-z ]*?` and `[^\t]*?` share the letters, and
 # finditer retries from every position, so a run of letters without a colon is quadratic.
 BASELINE_FIELD = re.compile(r"(?P<key>[A-Za-z][A-Za-z ]*?):\s*(?P<value>[^\t]*?)\s*(?:\t|$)")
-
-SHAPES: dict[str, Callable[[int], str]] = {
-    "REPORT then letters": lambda n: REPORT + "a" * n,
-    "REPORT then spaces": lambda n: REPORT + "a" + " " * n,
-    "REPORT then colons": lambda n: REPORT + "a:" * (n // 2),
-    "REPORT then tabs": lambda n: REPORT + "\t" * n,
-    "Duration: repeated": lambda n: REPORT + "Duration: " * (n // 10),
-    "REPORT then digits": lambda n: REPORT + "Duration: " + "9" * n,
-    "tabs": lambda n: "\t" * n,
-    "spaces": lambda n: " " * n,
-    "digits": lambda n: "1" * n,
-    "an id without end": lambda n: "a" * n,
-    "a time then an id": lambda n: "2026-12-01T10:00:00.000Z " + "a" * n + " " * 16,
-    "trace hint then spaces": lambda n: "\\n" + " " * n,
-    "trace hints": lambda n: "\\n " * (n // 3),
-    "unclosed brackets": lambda n: '{"message": ' + "[" * (n // 2),
-    "deep brackets": lambda n: '{"message": ' + "[" * (n // 4) + "]" * (n // 4) + "}",
-    "quotes": lambda n: '"' * n,
-    "backslashes in a string": lambda n: '{"message": "' + "\\" * n,
-    "escaped quotes": lambda n: '{"message": "' + '\\"' * (n // 2),
-    "many keys": lambda n: '{"level": "INFO", ' + ", ".join(f'"k{i}": 1' for i in range(n // 9)) + "}",
-    "many frames": lambda n: '{"errorType": "E", "stackTrace": [' + "[[1]], " * (n // 7) + '"a"]}',
-    "Invoke Error frames": lambda n: NODE + 'Invoke Error \t{"errorType": "E", "stack": [' + '"a", ' * (n // 5) + "1]}",
-    "Python error hints": lambda n: '[ERROR] \\n  File "' * (n // 10),
-}
 
 
 def baseline_fields(line: str) -> dict[str, str]:
